@@ -1,0 +1,41 @@
+"""GET /api/tasks, POST /api/tasks/<id>/claim and /close."""
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+
+from dispatch import tasks
+
+bp = Blueprint("tasks_api", __name__)
+
+
+def _redis():
+    return current_app.extensions["redis"]
+
+
+@bp.get("/api/tasks")
+def listing():
+    try:
+        limit = min(max(int(request.args.get("limit", 100)), 1), 500)
+    except ValueError:
+        abort(400, "limit: must be a whole number from 1 to 500")
+    return jsonify(tasks=tasks.listing(_redis(), limit))
+
+
+def _transition(change):
+    try:
+        return jsonify(change())
+    except tasks.NoSuchTask as error:
+        abort(404, f"No such task: {error.args[0]}")
+    except tasks.TaskError as error:
+        abort(409, str(error))
+
+
+@bp.post("/api/tasks/<task_id>/claim")
+def claim(task_id: str):
+    return _transition(lambda: tasks.claim(_redis(), task_id, g.get("actor", "admin")))
+
+
+@bp.post("/api/tasks/<task_id>/close")
+def close(task_id: str):
+    body = request.get_json(silent=True) or {}
+    outcome = body.get("outcome") if isinstance(body, dict) else None
+    return _transition(lambda: tasks.close(_redis(), task_id, outcome))

@@ -1,0 +1,55 @@
+"""The app factory: one Flask app for the collector, inbox, APIs, console and demo shop."""
+
+import redis
+from flask import Flask, jsonify, redirect, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from demo import shop
+from dispatch import api as tasks_api
+from dispatch import console
+from handrail import auth, config
+from rules import api as rules_api
+from scorer import api as sessions_api
+from tracker import api as sites_api
+from tracker import collector, inbox, snippet
+
+JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask("handrail")
+    config.load(app, test_config)
+    app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
+    auth.init_app(app)
+    for blueprint in (collector.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
+                      tasks_api.bp, console.bp, shop.bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            app.extensions["redis"].ping()
+        except redis.RedisError as error:
+            return jsonify(ok=False, error=f"redis: {error}"), 503
+        return jsonify(ok=True)
+
+    @app.get("/")
+    def home():
+        return redirect("/console/")
+
+    @app.errorhandler(HTTPException)
+    def _error(error: HTTPException):
+        if not request.path.startswith(JSON_PREFIXES):
+            return error
+        if error.response is not None:  # already a JSON answer (tracker.errors.bad_request)
+            return error.response
+        message = error.description
+        if isinstance(error, RequestEntityTooLarge):
+            message = f"body: larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
+        return jsonify(success=False, error=message), error.code
+
+    @app.errorhandler(redis.ConnectionError)
+    def _redis_down(error):
+        return jsonify(success=False, error="storage unavailable, try again shortly"), 503
+
+    return app

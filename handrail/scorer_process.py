@@ -1,0 +1,40 @@
+"""The scorer process: the stream consumer wired to the dispatch queue."""
+
+import logging
+import signal
+import threading
+
+import redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from dispatch import keys as dispatch_keys
+from scorer.consumer import Scorer
+
+log = logging.getLogger("handrail.scorer")
+
+JOB = "dispatch.jobs.handle_decision"
+RETRY = Retry(max=3, interval=[1, 5, 15])  # seconds between attempts
+
+
+def make_queue(connection) -> Queue:
+    return Queue(dispatch_keys.QUEUE, connection=connection, serializer=JSONSerializer)
+
+
+def enqueuer(queue: Queue):
+    def on_decision(decision: dict) -> None:
+        # The job id is the decision id: the idempotency key all the way to the task.
+        queue.enqueue(JOB, decision, job_id=decision["id"], retry=RETRY)
+        log.info("decision %s: rule %s for %s", decision["id"], decision["rule"], decision["anonymous_id"])
+
+    return on_decision
+
+
+def run(redis_url: str, shards: int) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)))
+    log.info("scorer %s consuming %d stream shards", scorer.name, shards)
+    scorer.run(stop)

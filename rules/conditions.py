@@ -1,0 +1,205 @@
+"""Conditions of a rule's ``when``: compiled from YAML, evaluated on a session snapshot.
+
+A snapshot is plain data from the scorer: ``step``, ``step_seconds``, ``cart_value``, ``cart_items``,
+``score``, ``now`` (ms) and ``recent`` ([event name, ms] pairs). Each condition returns whether it
+holds and, when it does, the evidence in words an agent can read.
+"""
+
+from dataclasses import dataclass
+
+from rules import durations
+from rules.yamlnodes import Mapping, Sequence, line_of
+
+
+class Problems(list):
+    """(line, message) pairs collected while compiling a document."""
+
+    def add(self, line: int, message: str) -> None:
+        self.append((line, message))
+
+
+@dataclass(frozen=True)
+class Step:
+    steps: tuple
+
+    def evaluate(self, snap):
+        step = snap.get("step")
+        return (step in self.steps, [f"step is {step}"]) if step in self.steps else (False, [])
+
+
+@dataclass(frozen=True)
+class Count:
+    event: str
+    within: float  # seconds
+    at_least: int
+
+    def evaluate(self, snap):
+        since = snap["now"] - self.within * 1000
+        n = sum(1 for name, at in snap.get("recent", ()) if name == self.event and at >= since)
+        if n >= self.at_least:
+            return True, [f"{self.event} {n} times in {durations.describe(self.within)}"]
+        return False, []
+
+
+@dataclass(frozen=True)
+class Dwell:
+    over: float  # seconds
+    step: str | None
+
+    def evaluate(self, snap):
+        if self.step is not None and snap.get("step") != self.step:
+            return False, []
+        seconds = snap.get("step_seconds", 0)
+        if snap.get("step") and seconds > self.over:
+            return True, [f"on {snap['step']} for {int(seconds)} s"]
+        return False, []
+
+
+@dataclass(frozen=True)
+class Range:
+    field: str
+    label: str
+    over: float | None
+    under: float | None
+
+    def evaluate(self, snap):
+        value = snap.get(self.field, 0) or 0
+        if self.over is not None and not value > self.over:
+            return False, []
+        if self.under is not None and not value < self.under:
+            return False, []
+        return True, [f"{self.label} {value:g}"]
+
+
+@dataclass(frozen=True)
+class Combine:
+    kind: str  # all, any, not
+    parts: tuple
+
+    def evaluate(self, snap):
+        evidence = []
+        if self.kind == "not":
+            held, _ = self.parts[0].evaluate(snap)
+            return (not held), []
+        for part in self.parts:
+            held, found = part.evaluate(snap)
+            if held:
+                evidence.extend(found)
+                if self.kind == "any":
+                    return True, evidence
+            elif self.kind == "all":
+                return False, []
+        return (self.kind == "all"), evidence
+
+
+KINDS = ("all", "any", "not", "step", "count", "dwell", "cart_value", "cart_items", "score")
+RANGES = {"cart_value": "cart value", "cart_items": "items in cart", "score": "score"}
+
+
+def compile_condition(node, line: int, problems: Problems):
+    """A Condition, or None with the reasons added to ``problems``."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        problems.add(line, f"a condition is one of {', '.join(KINDS)} with its settings, got {_show(node)}")
+        return None
+    (kind, value), = node.items()
+    line = line_of(node, kind, line)
+    if kind in ("all", "any"):
+        if not isinstance(value, Sequence) or not value:
+            problems.add(line, f"'{kind}' takes a list of conditions")
+            return None
+        parts = [compile_condition(item, line_of(value, i, line), problems) for i, item in enumerate(value)]
+        return Combine(kind, tuple(parts)) if None not in parts else None
+    if kind == "not":
+        part = compile_condition(value, line, problems)
+        return Combine("not", (part,)) if part else None
+    if kind == "step":
+        steps = list(value) if isinstance(value, Sequence) else [value]
+        if not steps or not all(isinstance(s, str) and s for s in steps):
+            problems.add(line, f"'step' takes a step name like payment, or a list of them, got {_show(value)}")
+            return None
+        return Step(tuple(steps))
+    if kind == "count":
+        return _count(value, line, problems)
+    if kind == "dwell":
+        return _dwell(value, line, problems)
+    if kind in RANGES:
+        return _range(kind, value, line, problems)
+    problems.add(line, f"unknown condition '{kind}': allowed are {', '.join(KINDS)}")
+    return None
+
+
+def _settings(kind, value, line, allowed, problems) -> bool:
+    if not isinstance(value, Mapping):
+        problems.add(line, f"'{kind}' takes settings {{{', '.join(allowed)}}}, got {_show(value)}")
+        return False
+    ok = True
+    for key in value:
+        if key not in allowed:
+            problems.add(line_of(value, key, line), f"'{kind}' has no setting '{key}': allowed are {', '.join(allowed)}")
+            ok = False
+    return ok
+
+
+def _duration(settings, key, line, problems):
+    seconds = durations.parse(settings[key]) if key in settings else None
+    if seconds is None or seconds <= 0:
+        got = f"got {_show(settings[key])}" if key in settings else "it is missing"
+        problems.add(line_of(settings, key, line), f"'{key}' must be a duration like 5m, {got}")
+    return seconds
+
+
+def _count(value, line, problems):
+    if not _settings("count", value, line, ("event", "within", "at_least"), problems):
+        return None
+    event = value.get("event")
+    if not isinstance(event, str) or not event:
+        problems.add(line_of(value, "event", line), "'event' must be an event name like Payment Failed")
+    within = _duration(value, "within", line, problems)
+    at_least = value.get("at_least", 1)
+    if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
+        problems.add(line_of(value, "at_least", line), f"'at_least' must be a whole number of 1 or more, got {_show(at_least)}")
+        return None
+    if not isinstance(event, str) or not event or within is None:
+        return None
+    return Count(event, within, at_least)
+
+
+def _dwell(value, line, problems):
+    if not _settings("dwell", value, line, ("over", "step"), problems):
+        return None
+    over = _duration(value, "over", line, problems)
+    step = value.get("step")
+    if step is not None and not isinstance(step, str):
+        problems.add(line_of(value, "step", line), f"'step' must be a step name like payment, got {_show(step)}")
+        return None
+    return Dwell(over, step) if over is not None else None
+
+
+def _range(kind, value, line, problems):
+    if not _settings(kind, value, line, ("over", "under"), problems):
+        return None
+    bounds = {}
+    for key in ("over", "under"):
+        bound = value.get(key)
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+            problems.add(line_of(value, key, line), f"'{key}' must be a number, got {_show(bound)}")
+            return None
+        bounds[key] = bound
+    if bounds["over"] is None and bounds["under"] is None:
+        problems.add(line, f"'{kind}' needs 'over' or 'under' (a number)")
+        return None
+    return Range(kind, RANGES[kind], bounds["over"], bounds["under"])
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def dwell_thresholds(condition) -> set[float]:
+    """Seconds on a step at which this condition may become true with no new event."""
+    if isinstance(condition, Dwell):
+        return {condition.over}
+    if isinstance(condition, Combine):
+        return set().union(*(dwell_thresholds(part) for part in condition.parts))
+    return set()

@@ -1,0 +1,1 @@
+"""The scorer: consumes the event streams, keeps live sessions, scores them, hands snapshots to rules."""

@@ -1,0 +1,220 @@
+"""The stream consumer: applies events to sessions, scores them, and asks the rules what to do.
+
+Exactly once per session: the state and the id of the last entry applied to it are written together,
+and an entry at or below that id is skipped when a dead consumer's pending entries are reclaimed.
+A decision is admitted by the contact policy and handed on *before* the state is written, so a crash
+in between replays the entry, and the policy (keyed by the decision's deterministic id) lets the same
+decision through again without making a second contact.
+"""
+
+import json
+import logging
+import os
+import socket
+import time
+from collections import defaultdict
+
+import redis as redis_lib
+
+from rules import policy, store
+from rules.decision import decide
+from rules.document import RuleSet, RulesError, compile_text
+from scorer import defaults, keys, session
+from scorer.model import AbandonModel
+from tracker import stream
+
+log = logging.getLogger("handrail.scorer")
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Scorer:
+    def __init__(self, redis, shards: int, on_decision, name: str | None = None):
+        self.redis = redis
+        self.shards = shards
+        self.on_decision = on_decision  # called with each admitted decision (plain dict)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.model = AbandonModel()
+        self.ruleset = RuleSet()
+        self.rules_version = -1
+        self.rules_checked = 0.0
+        self.reclaimed = 0.0
+        self.streams = stream.all_keys(shards)
+
+    # -- setup -----------------------------------------------------------------------------
+    def ensure_groups(self) -> None:
+        for key in self.streams:
+            try:
+                self.redis.xgroup_create(key, keys.GROUP, id="0", mkstream=True)
+            except redis_lib.ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    def refresh_rules(self) -> None:
+        """Take a new rules version within RULES_POLL seconds of its saving, without a restart."""
+        if time.monotonic() - self.rules_checked < defaults.RULES_POLL:
+            return
+        self.rules_checked = time.monotonic()
+        version = store.version(self.redis)
+        if version == self.rules_version:
+            return
+        found = store.current(self.redis)
+        try:
+            self.ruleset = compile_text(found[1]) if found else RuleSet()
+        except RulesError as error:  # stored rules were checked when saved; keep the old ones
+            log.error("rules version %s does not compile, keeping the rules in force: %s", version, error)
+        self.rules_version = version
+        log.info("rules version %s in force: %s", version, ", ".join(self.ruleset.ids) or "none")
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self, stop) -> None:
+        self.ensure_groups()
+        self.refresh_rules()
+        self._drain_own_pending()
+        while not stop.is_set():
+            self.step()
+
+    def step(self, block: int = defaults.READ_BLOCK) -> int:
+        """One read of new entries plus the deadlines that are due; how many entries were applied."""
+        self.refresh_rules()
+        self._reclaim()
+        found = self.redis.xreadgroup(
+            keys.GROUP, self.name, {key: ">" for key in self.streams},
+            count=defaults.READ_COUNT, block=block,
+        )
+        applied = self.process([(k.decode(), e) for k, entries in found for e in entries])
+        self.run_deadlines()
+        return applied
+
+    def _drain_own_pending(self) -> None:
+        # Entries this consumer name read before a restart but never acknowledged.
+        while True:
+            found = self.redis.xreadgroup(keys.GROUP, self.name, {key: "0" for key in self.streams}, count=defaults.READ_COUNT)
+            entries = [(k.decode(), e) for k, items in found for e in items]
+            if not entries:
+                return
+            self.process(entries)
+
+    def _reclaim(self) -> None:
+        if time.monotonic() - self.reclaimed < defaults.RECLAIM_EVERY:
+            return
+        self.reclaimed = time.monotonic()
+        for key in self.streams:
+            _, claimed, *_ = self.redis.xautoclaim(key, keys.GROUP, self.name, defaults.RECLAIM_IDLE, count=defaults.READ_COUNT)
+            if claimed:
+                self.process([(key, entry) for entry in claimed])
+
+    # -- applying entries ------------------------------------------------------------------
+    def process(self, entries: list) -> int:
+        """Apply ``[(stream key, (entry id, fields))]``; returns how many were applied."""
+        if not entries:
+            return 0
+        by_session = defaultdict(list)
+        for key, (entry_id, fields) in entries:
+            if not fields:  # trimmed away while pending: nothing left to apply
+                self.redis.xack(key, keys.GROUP, entry_id)
+                continue
+            message = json.loads(fields[b"m"])
+            by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
+        names = list(by_session)
+        stored = self.redis.mget([keys.session(name) for name in names]) if names else []
+        pipe = self.redis.pipeline(transaction=False)
+        applied = 0
+        for name, raw in zip(names, stored):
+            batch = by_session[name]
+            state = json.loads(raw) if raw else session.new(name, batch[0][2], batch[0][3]["receivedAt"])
+            applied += self._apply(state, batch)
+            self._save(pipe, state)
+            for key, entry_id, _, _ in batch:
+                pipe.xack(key, keys.GROUP, entry_id)
+        pipe.execute()
+        return applied
+
+    def _apply(self, state: dict, batch: list) -> int:
+        applied, trigger = 0, None
+        for _, entry_id, _, message in batch:
+            if _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
+                continue  # applied before a crash; its acknowledgement was lost
+            state["last_id"] = entry_id
+            if not session.remember(state, message.get("messageId")):
+                continue
+            before = session.snapshot(state, message["receivedAt"])
+            was_open = state["outcome"] is None
+            session.apply(state, message, message["receivedAt"])
+            if was_open and state["outcome"] == "purchase":
+                self.model.learn(before, abandoned=False)
+            applied, trigger = applied + 1, entry_id
+        if trigger:
+            self._evaluate(state, now_ms(), trigger)
+        return applied
+
+    def _evaluate(self, state: dict, now: int, trigger: str) -> None:
+        snap = session.snapshot(state, now)
+        state["score"] = snap["score"] = self.model.score(snap)
+        if state["outcome"] is not None or not self.ruleset.rules:
+            return
+        decision = decide(self.ruleset, snap, trigger)
+        if decision is None:
+            return
+        verdict = policy.admit(self.redis, self.ruleset, decision)
+        if verdict == policy.CONTACT:
+            decision["context"] = {
+                "cart": state["cart"],
+                "step": state["step"],
+                "timeline": state["timeline"],
+                "customer": dict(state["traits"], user_id=state["user_id"]),
+            }
+            self.on_decision(decision)
+
+    def _save(self, pipe, state: dict) -> None:
+        pipe.set(keys.session(state["session"]), json.dumps(state, separators=(",", ":")), ex=defaults.SESSION_TTL)
+        due = self._next_deadline(state)
+        shard = stream.shard_of(state["session"], self.shards)
+        if due is None:
+            pipe.zrem(keys.deadlines(shard), state["session"])
+        else:
+            pipe.zadd(keys.deadlines(shard), {state["session"]: due})
+
+    def _next_deadline(self, state: dict) -> int | None:
+        """The next moment this session must be looked at without a new event: a dwell threshold
+        of the rules in force being crossed, or the session ending."""
+        if state["outcome"] is not None:
+            return None
+        now = now_ms()
+        crossings = [state["step_at"] + int(seconds * 1000) + 1 for seconds in self.ruleset.thresholds]
+        upcoming = [at for at in crossings if at > now]
+        return min(upcoming + [state["last_seen"] + defaults.SESSION_TIMEOUT])
+
+    # -- deadlines ---------------------------------------------------------------------------
+    def run_deadlines(self) -> int:
+        now, handled = now_ms(), 0
+        for shard in range(self.shards):
+            key = keys.deadlines(shard)
+            for name, due in self.redis.zrangebyscore(key, 0, now, start=0, num=defaults.READ_COUNT, withscores=True):
+                if not self.redis.zrem(key, name):
+                    continue  # another scorer took it
+                raw = self.redis.get(keys.session(name.decode()))
+                if raw is None:
+                    continue
+                state = json.loads(raw)
+                self._deadline(state, now, int(due))
+                pipe = self.redis.pipeline(transaction=False)
+                self._save(pipe, state)
+                pipe.execute()
+                handled += 1
+        return handled
+
+    def _deadline(self, state: dict, now: int, due: int) -> None:
+        if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:
+            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
+            if state["cart"]["items"]:
+                self.model.learn(session.snapshot(state, state["last_seen"]), abandoned=True)
+            return
+        self._evaluate(state, now, f"deadline:{due}")

@@ -1,0 +1,14 @@
+"""The collector's limits, as Segment's HTTP Tracking API sets them where it sets one."""
+
+MAX_BATCH_BYTES = 500 * 1024  # bytes in one request body
+MAX_MESSAGE_BYTES = 32 * 1024  # bytes in one message, as JSON
+MAX_BATCH_MESSAGES = 500  # messages in one batch
+MAX_ID = 200  # characters in anonymousId, userId, messageId
+MAX_NAME = 200  # characters in an event or page name
+MAX_STREAM_LENGTH = 1_000_000  # entries kept per stream shard, trimmed approximately
+STREAM_SHARDS = 4  # event stream shards; sessions spread over them by a hash of their id
+INBOX_LENGTH = 50  # messages kept per visitor inbox
+INBOX_TTL = 3600  # seconds an idle visitor inbox is kept
+INBOX_REPLAY = 60  # seconds: a page that (re)connects gets the messages this recent
+SSE_HOLD = 25  # seconds one inbox connection is held open before the browser reconnects
+SSE_BLOCK = 5000  # milliseconds one blocking read of an inbox waits

@@ -1,0 +1,74 @@
+"""Wire schemas of the collector: the Segment HTTP Tracking API shape, with a cap on every length."""
+
+from datetime import datetime
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from tracker import defaults
+
+TYPES = ("track", "page", "identify")
+
+
+def _iso8601(value: str) -> None:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"must be an ISO 8601 time like 2026-11-23T10:00:00Z, got {value[:40]!r}")
+
+
+def _short(limit: int, *checks, **kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(max=limit), *checks], **kwargs)
+
+
+class MessageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # Segment libraries add fields (integrations, channel, ...) we do not use
+
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    anonymousId = _short(defaults.MAX_ID, allow_none=True)
+    userId = _short(defaults.MAX_ID, allow_none=True)
+    messageId = _short(defaults.MAX_ID)
+    timestamp = _short(64, _iso8601)
+    event = _short(defaults.MAX_NAME)
+    name = _short(defaults.MAX_NAME, allow_none=True)
+    properties = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+    traits = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+    context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+
+    @validates_schema
+    def _identified(self, data, **kwargs):
+        if not data.get("anonymousId") and not data.get("userId"):
+            raise ValidationError("anonymousId or userId is required", "anonymousId")
+        if data["type"] == "track" and not data.get("event"):
+            raise ValidationError("a track message needs an event name", "event")
+
+
+class BatchSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    batch = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1, max=defaults.MAX_BATCH_MESSAGES),
+    )
+    sentAt = _short(64, _iso8601)
+    writeKey = _short(100)
+    context = fields.Dict()
+
+
+def flatten(messages: dict, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict as 'where: what' lines, e.g. 'batch[2].anonymousId: ...'."""
+    lines = []
+    for key, value in messages.items():
+        if isinstance(key, int):
+            where = f"{prefix}[{key}]"
+        elif key == "_schema":
+            where = prefix
+        else:
+            where = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            lines.extend(flatten(value, where))
+        else:
+            lines.extend(f"{where or 'body'}: {text}" for text in value)
+    return lines
