@@ -97,7 +97,8 @@ class EmbeddedRedis:
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]
-        self.process = children.spawn(args)
+        # Its own session: a terminal's Ctrl-C must not stop Redis before the processes using it.
+        self.process = children.spawn(args, start_new_session=True)
         self._wait_ready()
         return self
 
