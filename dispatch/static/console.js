@@ -68,7 +68,8 @@
     } else if (s === "closed") {
       actions.appendChild(el("span", {"class": "muted"}, ["closed: " + task.outcome]));
     }
-    var node = el("section", {"class": "task " + s, "data-task": task.id}, [head, grid, actions]);
+    var node = el("section", {"class": "task " + s, "data-task": task.id, "data-anonymous-id": task.anonymous_id},
+      [head, el("div", {"class": "muted shopper"}, ["shopper " + task.anonymous_id + (task.user_id ? " · user " + task.user_id : "")]), grid, actions]);
     return node;
   }
 
