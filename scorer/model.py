@@ -1,13 +1,14 @@
 """The online model: P(the session ends without a purchase), learned one finished session at a time.
 
-Simple on purpose for now: scaled session features into a logistic regression. Until it has seen
-outcomes it answers 0.5; rules that use the score should wait for it to learn.
+Simple on purpose for now: scaled session features into a logistic regression. Until it has learned
+from MIN_LEARNED finished sessions it gives no score at all, rather than a 0.5 an agent might believe.
 """
 
 import math
 
 from river import linear_model, optim, preprocessing
 
+MIN_LEARNED = 30  # finished sessions learned before a score is shown
 STEPS = ("browse", "cart", "checkout", "shipping", "payment")
 
 
@@ -36,7 +37,9 @@ class AbandonModel:
         )
         self.learned = 0
 
-    def score(self, snap: dict) -> float:
+    def score(self, snap: dict) -> float | None:
+        if self.learned < MIN_LEARNED:
+            return None
         return round(self.pipeline.predict_proba_one(features(snap)).get(True, 0.5), 4)
 
     def learn(self, snap: dict, abandoned: bool) -> None:
