@@ -115,7 +115,8 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
             env["HANDRAIL_DEMO_WRITE_KEY"] = site["write_key"]
         python = sys.executable
         supervisor.start("web", [python, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(web_workers),
-                                 "--worker-class", "gthread", "--threads", "32", "handrail.app:create_app()"], env)
+                                 "--worker-class", "gthread", "--threads", "32", "--no-control-socket",
+                                 "handrail.app:create_app()"], env)
         supervisor.start("scorer", [python, "-m", "handrail", "scorer"], env)
         supervisor.start("worker", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--with-scheduler",
                                     "--serializer", "json", "handrail"], env)
