@@ -2,19 +2,13 @@
 
 import hmac
 import json
-import time
 
-from flask import (
-    Blueprint, Response, current_app, redirect, render_template, request, session, stream_with_context,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 
 from dispatch import keys, tasks
+from tracker import sse
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
-
-FEED_HOLD = 25  # seconds one live-feed connection is held before the browser reconnects
-FEED_BLOCK = 5000  # milliseconds one blocking read of the feed waits
 
 
 @bp.before_request
@@ -55,28 +49,15 @@ def index():
 def feed():
     """Server-sent events: each changed task, in full, as it changes."""
     redis = current_app.extensions["redis"]
-    last = request.headers.get("Last-Event-ID", "")
-    if not last or len(last) > 40 or not all(c.isdigit() or c == "-" for c in last):
+    start = sse.last_event_id()
+    if start is None:
         newest = redis.xrevrange(keys.FEED, count=1)
-        last = newest[0][0].decode() if newest else "0-0"
+        start = newest[0][0].decode() if newest else "0-0"
 
-    def events():
-        cursor, until = last, time.monotonic() + FEED_HOLD
-        # An id-only event sets the browser's Last-Event-ID, so a reconnect misses nothing.
-        yield f"retry: 1000\nid: {cursor}\n\n"
-        while time.monotonic() < until:
-            found = redis.xread({keys.FEED: cursor}, count=50, block=FEED_BLOCK)
-            for _, entries in found:
-                for entry_id, fields in entries:
-                    cursor = entry_id.decode()
-                    try:
-                        task = tasks.get(redis, fields[b"id"].decode())
-                    except tasks.NoSuchTask:
-                        continue
-                    yield f"id: {cursor}\ndata: {json.dumps(task)}\n\n"
-            if not found:
-                yield ": keep-alive\n\n"
+    def render(fields):
+        try:
+            return json.dumps(tasks.get(redis, fields[b"id"].decode()))
+        except tasks.NoSuchTask:
+            return None
 
-    response = Response(stream_with_context(events()), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return sse.follow(redis, keys.FEED, start, render, 1000)

@@ -10,5 +10,3 @@ STREAM_SHARDS = 4  # event stream shards; sessions spread over them by a hash of
 INBOX_LENGTH = 50  # messages kept per visitor inbox
 INBOX_TTL = 3600  # seconds an idle visitor inbox is kept
 INBOX_REPLAY = 60  # seconds: a page that (re)connects gets the messages this recent
-SSE_HOLD = 25  # seconds one inbox connection is held open before the browser reconnects
-SSE_BLOCK = 5000  # milliseconds one blocking read of an inbox waits
