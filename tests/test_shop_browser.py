@@ -18,9 +18,15 @@ def service(tmp_path_factory):
 
 
 def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, browser):
-    """Add to cart, reach payment, fail twice: the console shows the task with the cart value and the
-    rule, and the chat invitation appears in the shop page."""
+    """Add to cart, reach payment, fail twice: the open console shows the task, without a reload, with
+    the cart value and the rule, and the chat invitation appears in the shop page."""
     anonymous_id = _shopper_not_held_out()  # so the holdout (10 %) cannot hide this shopper
+    agent = browser.new_context().new_page()
+    agent.goto(service.url + "/console/")
+    agent.fill("#token", service.token)
+    agent.click("#sign-in")
+    agent.wait_for_selector("#live:text('live')")
+
     shop = browser.new_context()
     shop.add_init_script(f"localStorage.setItem('hr_aid', '{anonymous_id}')")
     page = shop.new_page()
@@ -38,10 +44,6 @@ def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, brow
         page.click("#pay")
         page.wait_for_selector("#payment-error:not([hidden])")
 
-    agent = browser.new_context().new_page()
-    agent.goto(service.url + "/console/")
-    agent.fill("#token", service.token)
-    agent.click("#sign-in")
     card = agent.locator(f'section[data-anonymous-id="{anonymous_id}"]')
     card.wait_for(timeout=20_000)
     assert "Payment keeps failing" in card.inner_text()
