@@ -37,7 +37,8 @@ class Count:
         since = snap["now"] - self.within * 1000
         n = sum(1 for name, at in snap.get("recent", ()) if name == self.event and at >= since)
         if n >= self.at_least:
-            return True, [f"{self.event} {n} times in {durations.describe(self.within)}"]
+            times = "1 time" if n == 1 else f"{n} times"
+            return True, [f"{self.event} {times} in {durations.describe(self.within)}"]
         return False, []
 
 

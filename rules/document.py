@@ -77,8 +77,8 @@ def _defaults(node, line, problems):
         where = line_of(node, key, line)
         if key == "cooldown":
             cooldown = durations.parse(value)
-            if cooldown is None:
-                problems.add(where, f"'cooldown' must be a duration like 30m, got '{value}'")
+            if not cooldown:  # 0 would let every event contact the shopper again
+                problems.add(where, f"'cooldown' must be a duration above zero like 30m, got '{value}'")
         elif key == "holdout":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 problems.add(where, f"'holdout' must be a share from 0 up to (not including) 1, like 0.1, got '{value}'")

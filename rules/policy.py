@@ -23,7 +23,7 @@ def admit(redis, ruleset: RuleSet, decision: dict) -> str:
     held = in_holdout(anonymous_id, ruleset.holdout)
     value = f"{HOLDOUT if held else CONTACT}:{decision['id']}"
     key = keys.contact(anonymous_id)
-    if redis.set(key, value, nx=True, ex=int(ruleset.cooldown)):
+    if redis.set(key, value, nx=True, px=max(1, int(ruleset.cooldown * 1000))):
         if held:
             redis.hincrby(keys.HELD_OUT, decision["rule"], 1)
         return HOLDOUT if held else CONTACT

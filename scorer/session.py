@@ -61,7 +61,8 @@ def apply(state: dict, message: dict, now: int) -> None:
         _traits(state, message.get("traits") or {})
         _timeline(state, now, "Identified", "")
     elif kind == "page":
-        page = (message.get("context") or {}).get("page") or {}
+        page = (message.get("context") or {}).get("page")
+        page = page if isinstance(page, dict) else {}  # any JSON passes the collector's context
         _timeline(state, now, "Page", text(page.get("title") or page.get("path") or message.get("name")))
     else:
         _track(state, text(message["event"], 100), props, now)

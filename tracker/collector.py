@@ -39,19 +39,19 @@ def _site(body: dict) -> sites.Site:
     return site
 
 
-def _validate(raw_messages: list, batch_context: dict | None) -> list[dict]:
+def _validate(raw_messages: list, batch_context: dict | None, where: str = "batch[{}]") -> list[dict]:
     """Every message valid or nothing stored: errors are collected for the whole request."""
     received_at = int(time.time() * 1000)
     messages, errors = [], []
     for index, raw in enumerate(raw_messages):
         size = len(json.dumps(raw, separators=(",", ":")).encode())
         if size > defaults.MAX_MESSAGE_BYTES:
-            errors.append(f"batch[{index}]: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
+            errors.append(f"{where.format(index)}: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
             continue
         try:
             message = _message_schema.load(raw)
         except ValidationError as error:
-            errors.extend(flatten(error.messages, f"batch[{index}]"))
+            errors.extend(flatten(error.messages, where.format(index)))
             continue
         if batch_context and "context" not in message:
             message["context"] = batch_context
@@ -89,7 +89,7 @@ def _single(kind: str):
     site = _site(body)
     body = {k: v for k, v in body.items() if k != "writeKey"}
     body["type"] = kind  # the path says what the message is
-    return _accept(site, _validate([body], None))
+    return _accept(site, _validate([body], None, where="body"))
 
 
 @bp.post("/v1/track")

@@ -1,19 +1,19 @@
 """Server-sent events that follow a Redis stream: the visitor inbox and the console's feed."""
 
+import re
 import time
 
 from flask import Response, request, stream_with_context
 
 HOLD = 25  # seconds one connection is held open before the browser reconnects
 BLOCK = 5000  # milliseconds one blocking read waits before a keep-alive comment
+ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 def last_event_id() -> str | None:
     """The browser's Last-Event-ID header when it is a stream entry id, else None."""
     last = request.headers.get("Last-Event-ID", "")
-    if last and len(last) < 40 and all(c.isdigit() or c == "-" for c in last):
-        return last
-    return None
+    return last if ENTRY_ID.match(last) else None
 
 
 def follow(redis, key: str, start: str, render, retry_ms: int) -> Response:

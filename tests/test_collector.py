@@ -1,0 +1,211 @@
+"""The collector (tracker/collector.py): the Segment HTTP Tracking API shape, all of a request or nothing."""
+
+import json
+
+import pytest
+
+from tracker import defaults, stream
+
+SHARDS = 4  # the app's STREAM_SHARDS
+
+
+def stored(redis) -> list[dict]:
+    """Every message in the event stream shards, as the scorer will read it."""
+    messages = []
+    for key in stream.all_keys(SHARDS):
+        for _, fields in redis.xrange(key):
+            messages.append(json.loads(fields[b"m"]))
+    return messages
+
+
+def track(event="Product Viewed", **extra) -> dict:
+    return {"type": "track", "anonymousId": "anon-1", "event": event, "messageId": "m-1", **extra}
+
+
+def post_text(client, path, body, **kwargs):
+    """Post the way the browser snippet does: a JSON text with Content-Type text/plain."""
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(path, data=data, content_type="text/plain", **kwargs)
+
+
+def test_batch_with_write_key_in_text_plain_body_lands_in_stream(client, redis, site):
+    """A text/plain batch carrying writeKey is accepted and every message lands in the streams."""
+    body = {
+        "writeKey": site["write_key"],
+        "sentAt": "2026-11-23T10:00:01Z",
+        "batch": [
+            track("Product Added", properties={"price": 20}, timestamp="2026-11-23T10:00:00Z"),
+            {"type": "page", "anonymousId": "anon-1", "name": "Cart", "messageId": "m-2"},
+        ],
+    }
+    response = post_text(client, "/v1/batch", body)
+    assert response.status_code == 200 and response.json == {"success": True}
+    messages = sorted(stored(redis), key=lambda m: m["messageId"])
+    assert [m["type"] for m in messages] == ["track", "page"]
+    assert messages[0]["event"] == "Product Added" and messages[0]["properties"] == {"price": 20}
+    assert all(m["sentAt"] == "2026-11-23T10:00:01Z" and isinstance(m["receivedAt"], int) for m in messages)
+
+
+def test_stream_entries_carry_the_site_id(client, redis, site):
+    """Each stream entry names the site whose write key sent it."""
+    post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]})
+    entries = [e for key in stream.all_keys(SHARDS) for e in redis.xrange(key)]
+    assert [fields[b"site"].decode() for _, fields in entries] == [site["id"]]
+
+
+def test_http_basic_auth_with_write_key_as_user_name(client, redis, site):
+    """A Segment library's HTTP Basic auth (write key as user, empty password) is accepted."""
+    response = client.post(
+        "/v1/batch", json={"batch": [track()]}, auth=(site["write_key"], "")
+    )
+    assert response.status_code == 200
+    assert [m["event"] for m in stored(redis)] == ["Product Viewed"]
+
+
+@pytest.mark.parametrize("path,body,expected", [
+    ("/v1/track", {"anonymousId": "a", "event": "Cart Viewed"}, ("track", "Cart Viewed")),
+    ("/v1/page", {"anonymousId": "a", "name": "Home"}, ("page", None)),
+    ("/v1/identify", {"userId": "u-7", "traits": {"name": "Ada"}}, ("identify", None)),
+])
+def test_single_message_endpoints_store_the_message_as_the_path_says(client, redis, site, path, body, expected):
+    """/v1/track, /v1/page and /v1/identify each store one message of the type the path names."""
+    response = post_text(client, path, dict(body, writeKey=site["write_key"]))
+    assert response.status_code == 200 and response.json == {"success": True}
+    (message,) = stored(redis)
+    assert (message["type"], message.get("event")) == expected
+    assert "writeKey" not in message
+
+
+def test_batch_context_applies_to_messages_without_their_own(client, redis, site):
+    """A batch-level context is given to messages that carry none."""
+    body = {"writeKey": site["write_key"], "context": {"page": {"path": "/cart"}}, "batch": [track()]}
+    post_text(client, "/v1/batch", body)
+    assert stored(redis)[0]["context"] == {"page": {"path": "/cart"}}
+
+
+def assert_refused(response, status: int, *words: str):
+    """A 4xx whose JSON body says what is wrong (each of ``words`` appears in the error)."""
+    assert response.status_code == status, response.data
+    body = response.get_json()
+    assert body["success"] is False
+    for word in words:
+        assert word in body["error"], body
+
+
+def test_malformed_json_is_400_and_nothing_is_stored(client, redis, site):
+    """A body that is not JSON gets a 400 saying so, and nothing is stored."""
+    response = post_text(client, "/v1/batch", '{"writeKey": "x", "batch": [')
+    assert_refused(response, 400, "body", "malformed JSON")
+    assert stored(redis) == []
+
+
+def test_body_that_is_not_an_object_is_400(client, redis, site):
+    """A JSON array as the body is refused with a 400 naming the body."""
+    assert_refused(post_text(client, "/v1/batch", "[1, 2]"), 400, "body", "JSON object")
+
+
+def test_second_message_without_ids_refuses_the_whole_batch(client, redis, site):
+    """A bad second message is named by position, and the good first message is not stored either."""
+    bad = {"type": "track", "event": "Product Viewed"}
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(), bad]})
+    assert_refused(response, 400, "batch[1].anonymousId", "anonymousId or userId is required")
+    assert all(not line.startswith("batch[0]") for line in response.json["details"])
+    assert stored(redis) == []
+
+
+def test_every_error_of_a_batch_is_reported(client, redis, site):
+    """Errors in several messages are all listed in details, each with its place."""
+    batch = [{"type": "track", "anonymousId": "a"}, track(), {"type": "shout", "anonymousId": "a"}]
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": batch})
+    details = response.json["details"]
+    assert any(line.startswith("batch[0].event:") for line in details)
+    assert any(line.startswith("batch[2].type:") for line in details)
+    assert stored(redis) == []
+
+
+def test_unknown_write_key_is_401(client, redis, site):
+    """A write key no site has is refused with 401, and nothing is stored."""
+    response = post_text(client, "/v1/batch", {"writeKey": "wk_nobody", "batch": [track()]})
+    assert_refused(response, 401, "unknown write key")
+    assert stored(redis) == []
+
+
+def test_missing_write_key_is_401_saying_how_to_send_it(client, redis):
+    """No write key at all gets a 401 that explains the two ways to send one."""
+    response = post_text(client, "/v1/batch", {"batch": [track()]})
+    assert_refused(response, 401, "write key missing", "writeKey")
+
+
+def test_body_over_500_kb_is_413_json(client, redis, site):
+    """A request body over 500 KB is refused with a JSON 413 naming the limit."""
+    padding = "x" * (defaults.MAX_BATCH_BYTES + 1)
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()], "pad": padding})
+    assert_refused(response, 413, "body", str(defaults.MAX_BATCH_BYTES))
+    assert stored(redis) == []
+
+
+def test_more_than_500_messages_is_400(client, redis, site):
+    """A batch of 501 messages is refused with a 400 naming the batch, nothing stored."""
+    batch = [track(messageId=f"m-{i}") for i in range(defaults.MAX_BATCH_MESSAGES + 1)]
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": batch})
+    assert_refused(response, 400, "batch")
+    assert stored(redis) == []
+
+
+def test_empty_batch_is_400(client, redis, site):
+    """A batch with no messages is refused with a 400 naming the batch."""
+    assert_refused(post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": []}), 400, "batch")
+
+
+def test_message_over_32_kb_is_400_with_its_size(client, redis, site):
+    """A message over 32 KB is refused by position with its size and the limit, nothing stored."""
+    big = track(properties={"note": "y" * defaults.MAX_MESSAGE_BYTES})
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(), big]})
+    assert_refused(response, 400, "batch[1]", str(defaults.MAX_MESSAGE_BYTES))
+    assert stored(redis) == []
+
+
+def test_track_without_event_is_400(client, redis, site):
+    """A track message with no event name is refused, naming the event field."""
+    response = post_text(client, "/v1/track", {"writeKey": site["write_key"], "anonymousId": "a"})
+    assert_refused(response, 400, "body.event", "needs an event name")
+    assert stored(redis) == []
+
+
+def test_bad_timestamp_is_400_showing_the_expected_form(client, redis, site):
+    """A timestamp that is not ISO 8601 is refused with an example of the right form."""
+    response = post_text(client, "/v1/batch", {
+        "writeKey": site["write_key"], "batch": [track(timestamp="yesterday at noon")],
+    })
+    assert_refused(response, 400, "batch[0].timestamp", "ISO 8601", "yesterday at noon")
+    assert stored(redis) == []
+
+
+def test_overlong_anonymous_id_is_400(client, redis, site):
+    """An anonymousId over the length cap is refused, naming the field."""
+    response = post_text(client, "/v1/batch", {
+        "writeKey": site["write_key"], "batch": [track(anonymousId="a" * (defaults.MAX_ID + 1))],
+    })
+    assert_refused(response, 400, "batch[0].anonymousId")
+    assert stored(redis) == []
+
+
+def test_preflight_answers_with_cors_headers(client):
+    """An OPTIONS preflight from a shop origin is answered 2xx and allows that origin to POST."""
+    response = client.options("/v1/batch", headers={
+        "Origin": "http://shop.test", "Access-Control-Request-Method": "POST",
+    })
+    assert 200 <= response.status_code < 300
+    assert response.headers["Access-Control-Allow-Origin"] == "http://shop.test"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_posts_and_errors_carry_the_cors_header(client, site):
+    """Both an accepted post and a refused one let the shop's page read the answer."""
+    origin = {"Origin": "http://shop.test"}
+    ok = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]}, headers=origin)
+    refused = post_text(client, "/v1/batch", {"writeKey": "wk_nobody", "batch": [track()]}, headers=origin)
+    assert ok.headers["Access-Control-Allow-Origin"] == "http://shop.test"
+    assert refused.status_code == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == "http://shop.test"

@@ -1,0 +1,180 @@
+"""Conditions of a rule (rules/conditions.py): whether they hold on a snapshot, and the evidence in words."""
+
+import pytest
+
+from rules.conditions import Problems, compile_condition, dwell_thresholds
+from rules.yamlnodes import load
+
+NOW = 1_800_000_000_000  # ms
+
+
+def when(text: str):
+    """The condition compiled from YAML text; fails the test if it does not compile."""
+    problems = Problems()
+    condition = compile_condition(load(text), 1, problems)
+    assert not problems and condition is not None, problems
+    return condition
+
+
+def problems_of(text: str) -> list:
+    problems = Problems()
+    assert compile_condition(load(text), 1, problems) is None
+    return list(problems)
+
+
+def snap(**fields) -> dict:
+    base = {"step": None, "step_seconds": 0, "cart_value": 0, "cart_items": 0, "score": None,
+            "now": NOW, "recent": []}
+    return dict(base, **fields)
+
+
+def ago(seconds: float) -> int:
+    return int(NOW - seconds * 1000)
+
+
+def test_step_holds_on_that_step_only():
+    """'step: payment' holds on payment, with evidence naming the step, and not elsewhere."""
+    condition = when("step: payment")
+    assert condition.evaluate(snap(step="payment")) == (True, ["step is payment"])
+    assert condition.evaluate(snap(step="shipping")) == (False, [])
+    assert condition.evaluate(snap()) == (False, [])
+
+
+def test_step_may_list_several_steps():
+    """'step: [shipping, payment]' holds on either step."""
+    condition = when("step: [shipping, payment]")
+    assert condition.evaluate(snap(step="shipping"))[0] and condition.evaluate(snap(step="payment"))[0]
+    assert not condition.evaluate(snap(step="cart"))[0]
+
+
+def test_count_within_window_holds_at_the_threshold():
+    """Two Payment Failed within 5 minutes hold, and the evidence says how many and in what window."""
+    condition = when("count: {event: Payment Failed, within: 5m, at_least: 2}")
+    recent = [["Payment Failed", ago(240)], ["Product Viewed", ago(100)], ["Payment Failed", ago(10)]]
+    assert condition.evaluate(snap(recent=recent)) == (True, ["Payment Failed 2 times in 5m"])
+
+
+def test_count_ignores_events_outside_the_window():
+    """A failure older than the window does not count towards the threshold."""
+    condition = when("count: {event: Payment Failed, within: 5m, at_least: 2}")
+    recent = [["Payment Failed", ago(301)], ["Payment Failed", ago(10)]]
+    assert condition.evaluate(snap(recent=recent)) == (False, [])
+
+
+def test_count_ignores_other_events():
+    """Other events, however many, do not count towards another event's threshold."""
+    condition = when("count: {event: Payment Failed, within: 5m, at_least: 2}")
+    recent = [["Form Error", ago(5)]] * 5 + [["Payment Failed", ago(5)]]
+    assert condition.evaluate(snap(recent=recent))[0] is False
+
+
+def test_count_at_least_defaults_to_one():
+    """Without at_least, one event in the window is enough."""
+    condition = when("count: {event: Exit Intent, within: 30s}")
+    assert condition.evaluate(snap(recent=[["Exit Intent", ago(1)]])) == (True, ["Exit Intent 1 time in 30s"])
+
+
+def test_dwell_holds_after_the_time_on_the_step():
+    """Over a minute on payment holds, with evidence of how long; under a minute does not."""
+    condition = when("dwell: {step: payment, over: 60s}")
+    assert condition.evaluate(snap(step="payment", step_seconds=95.4)) == (True, ["on payment for 95 s"])
+    assert condition.evaluate(snap(step="payment", step_seconds=59)) == (False, [])
+
+
+def test_dwell_on_a_named_step_ignores_other_steps():
+    """A dwell on payment does not hold for a long time spent on shipping."""
+    condition = when("dwell: {step: payment, over: 1m}")
+    assert condition.evaluate(snap(step="shipping", step_seconds=600)) == (False, [])
+
+
+def test_dwell_without_step_holds_on_any_step_but_not_before_one():
+    """A dwell with no step holds on whatever step the shopper is on, but not with no step at all."""
+    condition = when("dwell: {over: 2m}")
+    assert condition.evaluate(snap(step="cart", step_seconds=121))[0] is True
+    assert condition.evaluate(snap(step=None, step_seconds=1000))[0] is False
+
+
+def test_cart_value_over():
+    """cart_value over 100 holds above 100 only, with the value as evidence."""
+    condition = when("cart_value: {over: 100}")
+    assert condition.evaluate(snap(cart_value=120.5)) == (True, ["cart value 120.5"])
+    assert condition.evaluate(snap(cart_value=100)) == (False, [])
+
+
+def test_cart_value_under_and_between():
+    """'under' holds below the bound; over and under together make a range."""
+    assert when("cart_value: {under: 20}").evaluate(snap(cart_value=5))[0] is True
+    between = when("cart_value: {over: 50, under: 200}")
+    assert [between.evaluate(snap(cart_value=v))[0] for v in (40, 100, 250)] == [False, True, False]
+
+
+def test_cart_items_counts_quantities():
+    """cart_items compares the number of items with its bound."""
+    condition = when("cart_items: {over: 2}")
+    assert condition.evaluate(snap(cart_items=3)) == (True, ["items in cart 3"])
+
+
+def test_score_without_a_score_yet_is_zero():
+    """A score condition does not hold before the model has scored the session."""
+    assert when("score: {over: 0.5}").evaluate(snap(score=None))[0] is False
+    assert when("score: {over: 0.5}").evaluate(snap(score=0.8)) == (True, ["score 0.8"])
+
+
+def test_all_holds_only_when_every_part_holds_and_gathers_evidence():
+    """'all' holds when every part does, with the evidence of each part in order."""
+    condition = when("all:\n  - step: payment\n  - cart_value: {over: 100}\n")
+    assert condition.evaluate(snap(step="payment", cart_value=150)) == (True, ["step is payment", "cart value 150"])
+    assert condition.evaluate(snap(step="payment", cart_value=50)) == (False, [])
+
+
+def test_any_holds_when_one_part_holds():
+    """'any' holds on the first part that does, with its evidence."""
+    condition = when("any:\n  - step: payment\n  - cart_value: {over: 100}\n")
+    assert condition.evaluate(snap(step="cart", cart_value=150)) == (True, ["cart value 150"])
+    assert condition.evaluate(snap(step="cart", cart_value=10)) == (False, [])
+
+
+def test_not_inverts():
+    """'not' holds exactly when its condition does not."""
+    condition = when("not: {step: payment}")
+    assert condition.evaluate(snap(step="cart"))[0] is True
+    assert condition.evaluate(snap(step="payment"))[0] is False
+
+
+def test_nested_conditions_compile_and_evaluate():
+    """all/any/not nest: payment step, and either many failures or a large cart."""
+    condition = when(
+        "all:\n"
+        "  - step: payment\n"
+        "  - not: {cart_items: {under: 1}}\n"
+        "  - any:\n"
+        "    - count: {event: Payment Failed, within: 5m, at_least: 3}\n"
+        "    - cart_value: {over: 500}\n"
+    )
+    assert condition.evaluate(snap(step="payment", cart_items=2, cart_value=600)) == (
+        True, ["step is payment", "cart value 600"])
+    assert condition.evaluate(snap(step="payment", cart_items=0, cart_value=600))[0] is False
+
+
+def test_dwell_thresholds_are_found_inside_combinations():
+    """The dwell times a scorer must wake up for are collected from nested conditions."""
+    condition = when("any:\n  - dwell: {over: 1m}\n  - all:\n    - dwell: {over: 90s}\n    - step: payment\n")
+    assert dwell_thresholds(condition) == {60.0, 90.0}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("step: 3", "'step' takes a step name like payment"),
+    ("count: {event: X, within: 1m, at_least: 0}", "'at_least' must be a whole number of 1 or more, got 0"),
+    ("count: {within: 1m}", "'event' must be an event name like Payment Failed"),
+    ("count: {event: X}", "'within' must be a duration like 5m, it is missing"),
+    ("dwell: {over: soon}", "'over' must be a duration like 5m, got 'soon'"),
+    ("cart_value: {}", "'cart_value' needs 'over' or 'under' (a number)"),
+    ("cart_value: {over: lots}", "'over' must be a number, got 'lots'"),
+    ("cart_value: {above: 5}", "'cart_value' has no setting 'above': allowed are over, under"),
+    ("all: []", "'all' takes a list of conditions"),
+    ("{step: payment, cart_value: {over: 1}}", "a condition is one of all, any, not, step"),
+])
+def test_bad_condition_says_what_is_allowed(text, expected):
+    """Each malformed condition is refused with a message saying what is allowed."""
+    (line, message), *_ = problems_of(text)
+    assert message.startswith(expected), message

@@ -1,0 +1,213 @@
+"""The stream consumer (scorer/consumer.py) on real Redis streams: sessions, decisions, exactly once."""
+
+import json
+import time
+
+import pytest
+
+from rules import keys as rules_keys
+from rules import store
+from scorer import keys
+from scorer.consumer import Scorer, now_ms
+from tracker import stream
+
+SHARDS = 4
+SITE = "site-1"
+
+STUCK_AT_PAYMENT = """\
+defaults: {holdout: 0}
+rules:
+  - id: stuck-at-payment
+    description: Payment keeps failing
+    when:
+      all:
+        - step: payment
+        - count: {event: Payment Failed, within: 5m, at_least: 2}
+    action: {channel: chat, message: "Trouble paying?"}
+"""
+
+LINGERING = """\
+defaults: {holdout: 0}
+rules:
+  - id: lingering
+    description: On payment for a while
+    when: {dwell: {step: payment, over: 1s}}
+    action: {channel: chat}
+"""
+
+
+def event(what: str, properties: dict | None = None, at: int | None = None, shopper: str = "anon-1",
+          message_id: str | None = None) -> dict:
+    """A message as the collector writes it, with a fresh messageId unless one is given."""
+    return {
+        "type": "track", "anonymousId": shopper, "event": what, "properties": properties or {},
+        "messageId": message_id or f"m-{time.monotonic_ns()}", "receivedAt": at or now_ms(),
+    }
+
+
+def to_payment(at: int | None = None, shopper: str = "anon-1") -> list[dict]:
+    """A 120.00 pair of boots in the cart, then the payment step."""
+    return [
+        event("Product Added", {"product_id": "boots", "name": "Boots", "price": 120}, at, shopper),
+        event("Checkout Step Viewed", {"step": 3, "step_name": "payment"}, at, shopper),
+    ]
+
+
+@pytest.fixture
+def decisions():
+    return []
+
+
+@pytest.fixture
+def scorer(redis, decisions):
+    """A scorer on the test Redis with the stuck-at-payment rule in force."""
+    store.save(redis, STUCK_AT_PAYMENT, "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer.ensure_groups()
+    return scorer
+
+
+def drain(scorer) -> int:
+    """Run the scorer until a read finds nothing new; how many entries it applied."""
+    applied = total = scorer.step(block=10)
+    while applied:
+        applied = scorer.step(block=10)
+        total += applied
+    return total
+
+
+def live(redis, anonymous_id: str = "anon-1") -> dict:
+    return json.loads(redis.get(keys.session(anonymous_id)))
+
+
+def entries(redis) -> list:
+    """Every stream entry, in the shape the consumer reads them."""
+    return [(key, entry) for key in stream.all_keys(SHARDS) for entry in redis.xrange(key)]
+
+
+def test_events_build_the_live_session(redis, scorer):
+    """Stream entries become a live session: cart, step, event count and timeline."""
+    stream.append(redis, SITE, to_payment(), SHARDS)
+    assert drain(scorer) == 2
+    state = live(redis)
+    assert state["anonymous_id"] == "anon-1" and state["site"] == SITE
+    assert state["step"] == "payment" and state["cart"]["value"] == 120.0 and state["events"] == 2
+    assert [e["what"] for e in state["timeline"]] == ["Product Added", "Checkout Step Viewed"]
+
+
+def test_two_payment_failures_on_payment_make_exactly_one_decision(redis, scorer, decisions):
+    """The second Payment Failed on the payment step fires the rule once, with its evidence and context."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed", {"reason": "card declined"})], SHARDS)
+    drain(scorer)
+    assert decisions == []
+    stream.append(redis, SITE, [event("Payment Failed", {"reason": "card declined"})], SHARDS)
+    drain(scorer)
+    (decision,) = decisions
+    assert decision["rule"] == "stuck-at-payment" and decision["text"] == "Payment keeps failing"
+    assert decision["evidence"] == ["step is payment", "Payment Failed 2 times in 5m"]
+    assert (decision["channel"], decision["message"], decision["anonymous_id"]) == ("chat", "Trouble paying?", "anon-1")
+    context = decision["context"]
+    assert context["step"] == "payment"
+    assert context["cart"] == {"items": [{"id": "boots", "name": "Boots", "price": 120.0, "quantity": 1}],
+                               "value": 120.0}
+    assert [e["what"] for e in context["timeline"]][-2:] == ["Payment Failed", "Payment Failed"]
+    assert context["timeline"][-1]["detail"] == "card declined"
+
+
+def test_further_failures_within_the_cooldown_make_no_second_contact(redis, scorer, decisions):
+    """After a contact, more failures from the same shopper do not contact them again."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    stream.append(redis, SITE, [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    assert len(decisions) == 1 and live(redis)["events"] == 6
+
+
+def test_other_shoppers_are_decided_separately(redis, scorer, decisions):
+    """Two struggling shoppers each get their own decision."""
+    for shopper in ("anon-a", "anon-b"):
+        failures = [event("Payment Failed", shopper=shopper) for _ in range(2)]
+        stream.append(redis, SITE, to_payment(shopper=shopper) + failures, SHARDS)
+    drain(scorer)
+    assert sorted(d["anonymous_id"] for d in decisions) == ["anon-a", "anon-b"]
+
+
+def test_replayed_entries_are_not_applied_twice(redis, scorer, decisions):
+    """Processing the same stream entries again (a reclaimed batch) changes nothing and contacts nobody twice."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    before = live(redis)
+    assert scorer.process(entries(redis)) == 0
+    assert live(redis)["events"] == before["events"] == 4
+    assert live(redis)["timeline"] == before["timeline"]
+    assert len(decisions) == 1
+
+
+def test_duplicate_message_id_is_applied_once(redis, scorer):
+    """A message the client resent (same messageId, two stream entries) counts once."""
+    message = event("Payment Failed", message_id="m-1")
+    stream.append(redis, SITE, [message], SHARDS)
+    stream.append(redis, SITE, [message], SHARDS)
+    assert drain(scorer) == 1
+    assert live(redis)["events"] == 1 and live(redis)["signals"] == {"Payment Failed": 1}
+
+
+def test_entries_are_acknowledged(redis, scorer):
+    """Applied entries leave nothing pending in the consumer group."""
+    stream.append(redis, SITE, to_payment(), SHARDS)
+    drain(scorer)
+    assert all(redis.xpending(key, keys.GROUP)["pending"] == 0 for key in stream.all_keys(SHARDS))
+
+
+def test_dwell_rule_fires_from_a_deadline_without_a_new_event(redis, decisions):
+    """A shopper who stays on payment past the dwell time is picked up by run_deadlines, once."""
+    store.save(redis, LINGERING, "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer.ensure_groups()
+    arrived = now_ms() - 600  # on payment for 0.6 s when the scorer sees it: not yet over 1 s
+    stream.append(redis, SITE, to_payment(arrived), SHARDS)
+    assert scorer.step(block=10) == 2
+    assert decisions == []
+    time.sleep(max(0, arrived + 1000 - now_ms()) / 1000 + 0.05)
+    assert scorer.run_deadlines() == 1
+    (decision,) = decisions
+    assert decision["rule"] == "lingering" and decision["evidence"] == ["on payment for 1 s"]
+    assert decision["context"]["step"] == "payment"
+    assert scorer.run_deadlines() == 0 and len(decisions) == 1
+
+
+def test_idle_session_ends_as_abandoned_with_a_cart(redis, scorer, decisions):
+    """A session idle past the 30 minute timeout ends as abandoned when it had a cart, and the model learns."""
+    long_ago = now_ms() - 31 * 60 * 1000
+    stream.append(redis, SITE, to_payment(long_ago), SHARDS)
+    drain(scorer)
+    assert live(redis)["outcome"] == "abandoned"
+    assert scorer.model.learned == 1 and decisions == []
+
+
+def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
+    """A shopper who completed the order is not contacted, whatever came before."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Order Completed"),
+                                               event("Payment Failed")], SHARDS)
+    drain(scorer)
+    assert live(redis)["outcome"] == "purchase" and decisions == []
+
+
+def test_holdout_shopper_is_not_handed_on(redis, decisions):
+    """With everybody but a sliver held out, the rule's decision is recorded but not handed to dispatch."""
+    store.save(redis, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"), "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer.ensure_groups()
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    assert decisions == []
+    assert redis.hget(rules_keys.HELD_OUT, "stuck-at-payment") == b"1"
+
+
+def test_odd_but_accepted_page_context_does_not_stop_the_scorer(redis, scorer, decisions):
+    """A page message with a non-object context.page is applied, and the shopper's later events still count."""
+    odd = {"type": "page", "anonymousId": "anon-1", "name": "Checkout", "context": {"page": "checkout"},
+           "messageId": "m-odd", "receivedAt": now_ms()}
+    stream.append(redis, SITE, [odd] + to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    assert drain(scorer) == 5
+    assert live(redis)["timeline"][0]["detail"] == "Checkout" and len(decisions) == 1
