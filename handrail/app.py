@@ -2,7 +2,10 @@
 
 import redis
 from flask import Flask, jsonify, redirect, request
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from demo import shop
 from dispatch import api as tasks_api
@@ -11,7 +14,8 @@ from handrail import auth, config
 from rules import api as rules_api
 from scorer import api as sessions_api
 from tracker import api as sites_api
-from tracker import collector, inbox, snippet
+from tracker import collector, inbox, sites, snippet
+from tracker.defaults import REDIS_TIMEOUT
 
 JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
 
@@ -19,7 +23,16 @@ JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask("handrail")
     config.load(app, test_config)
-    app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
+    url = app.config["REDIS_URL"]
+    # Requests fail fast when Redis is away (a 503 the snippet retries), never hang a worker...
+    app.extensions["redis"] = redis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=1.0, retry=Retry(NoBackoff(), 0),
+        health_check_interval=30)
+    # ...while the server-sent event streams wait on blocking reads of several seconds.
+    app.extensions["redis_streaming"] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT)
+    app.extensions["sites"] = sites.Cache()
+    if app.config["PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]))
     auth.init_app(app)
     for blueprint in (collector.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
                       tasks_api.bp, console.bp, shop.bp):
@@ -49,7 +62,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(success=False, error=message), error.code
 
     @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
     def _redis_down(error):
-        return jsonify(success=False, error="storage unavailable, try again shortly"), 503
+        response = jsonify(success=False, error="storage unavailable, try again shortly")
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     return app

@@ -203,4 +203,26 @@ def sites_add(name, origins, redis_url, data_dir):
     click.echo(site["write_key"])
 
 
+@sites_group.command("list")
+@redis_url_option
+@data_dir_option
+def sites_list(redis_url, data_dir):
+    """Every site: id, name, write key, allowed origins."""
+    for site in sites.listing(connect(redis_url, data_dir)):
+        state = "revoked" if site["revoked"] else "active"
+        click.echo(f"{site['id']}  {site['name']}  {site['write_key']}  {state}  {' '.join(site['origins'])}")
+
+
+@sites_group.command("revoke")
+@click.argument("site")
+@redis_url_option
+@data_dir_option
+def sites_revoke(site, redis_url, data_dir):
+    """Revoke a site's write key (give the site id or the key): its events are refused from then on."""
+    found = sites.revoke(connect(redis_url, data_dir), site)
+    if found is None:
+        raise click.ClickException(f"no site with id or write key {site!r}")
+    click.echo(f"revoked the write key of {found['name']} ({found['id']})")
+
+
 main.add_command(sites_group, "sites")

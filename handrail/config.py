@@ -13,6 +13,9 @@ DEFAULTS = {
     "DEMO_WRITE_KEY": "",  # the demo shop's write key, set by `handrail run --demo`
     "MAX_CONTENT_LENGTH": tracker_defaults.MAX_BATCH_BYTES,
     "SNIPPET_DIR": None,
+    "RATE_LIMIT_IP": tracker_defaults.RATE_LIMIT_IP,  # requests a minute from one IP; 0: no limit
+    "RATE_LIMIT_SITE": tracker_defaults.RATE_LIMIT_SITE,  # messages a minute for one site; 0: no limit
+    "PROXIES": 0,  # load balancers in front whose X-Forwarded-For is trusted for the client's IP
 }
 
 

@@ -31,6 +31,7 @@ def app(redis, redis_server):
     app = create_app({"REDIS_URL": redis_server.url, "ADMIN_TOKEN": ADMIN_TOKEN, "TESTING": True})
     yield app
     app.extensions["redis"].close()
+    app.extensions["redis_streaming"].close()
 
 
 @pytest.fixture

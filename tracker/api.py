@@ -1,6 +1,6 @@
 """POST /api/sites: a site and its write key."""
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from tracker import sites
@@ -34,3 +34,18 @@ def create():
         bad_request(400, "; ".join(lines), lines)
     site = sites.create(current_app.extensions["redis"], data["name"], data["origins"])
     return jsonify(site), 201
+
+
+@bp.get("/api/sites")
+def listing():
+    return jsonify(sites=sites.listing(current_app.extensions["redis"]))
+
+
+@bp.delete("/api/sites/<site_id>")
+def revoke(site_id: str):
+    """Revoke the site's write key: every web process refuses it within SITE_CACHE seconds."""
+    site = sites.revoke(current_app.extensions["redis"], site_id[:100])
+    if site is None:
+        abort(404, f"No such site: {site_id[:100]}")
+    current_app.extensions["sites"].forget(site["write_key"])
+    return jsonify(site)

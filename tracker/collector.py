@@ -2,8 +2,11 @@
 
 import json
 import time
+import uuid
+import zlib
+from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 
 from tracker import defaults, sites, stream
@@ -16,11 +19,25 @@ _message_schema = MessageSchema()
 _batch_schema = BatchSchema()
 
 
+def _raw_body() -> bytes:
+    raw = request.get_data(cache=False)
+    if request.headers.get("Content-Encoding", "").lower() != "gzip":
+        return raw
+    # Segment and RudderStack libraries may gzip; the limit applies to what it unpacks to.
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = unpacker.decompress(raw, defaults.MAX_BATCH_BYTES + 1)
+    except zlib.error as error:
+        bad_request(400, f"body: not valid gzip ({error})")
+    if len(body) > defaults.MAX_BATCH_BYTES or unpacker.unconsumed_tail:
+        bad_request(413, f"body: larger than the limit of {defaults.MAX_BATCH_BYTES} bytes once unpacked")
+    return body
+
+
 def _body() -> dict:
     # Any content type: sendBeacon and the snippet post text/plain to avoid a CORS preflight.
-    raw = request.get_data(cache=False)
     try:
-        body = json.loads(raw)
+        body = json.loads(_raw_body())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         bad_request(400, f"body: malformed JSON ({error})")
     if not isinstance(body, dict):
@@ -33,13 +50,39 @@ def _site(body: dict) -> sites.Site:
     write_key = (auth.username if auth else None) or body.get("writeKey")
     if not isinstance(write_key, str) or not write_key:
         bad_request(401, "write key missing: send it as the HTTP Basic user name or as 'writeKey'")
-    site = sites.lookup(current_app.extensions["redis"], write_key)
+    site = current_app.extensions["sites"].get(current_app.extensions["redis"], write_key)
     if site is None:
         bad_request(401, "unknown write key")
+    if site["revoked"]:
+        bad_request(401, "this write key was revoked: ask the site's owner for the new one")
+    g.site = site
     return site
 
 
-def _validate(raw_messages: list, batch_context: dict | None, where: str = "batch[{}]") -> list[dict]:
+def _iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(iso: str) -> float:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp() * 1000
+
+
+def _correct_clock(message: dict, sent_at: str | None, received_at: int) -> None:
+    """Segment's correction for a browser whose clock is wrong: the time between the event and the
+    sending, measured on the browser's clock, is taken back from the server's time of arrival."""
+    if sent_at:
+        message["sentAt"] = sent_at
+    if "timestamp" not in message:
+        message["timestamp"] = _iso(received_at)
+    elif sent_at:
+        message["originalTimestamp"] = message["timestamp"]
+        message["timestamp"] = _iso(received_at - (_ms(sent_at) - _ms(message["timestamp"])))
+
+
+def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> list[dict]:
     """Every message valid or nothing stored: errors are collected for the whole request."""
     received_at = int(time.time() * 1000)
     messages, errors = [], []
@@ -53,9 +96,11 @@ def _validate(raw_messages: list, batch_context: dict | None, where: str = "batc
         except ValidationError as error:
             errors.extend(flatten(error.messages, where.format(index)))
             continue
-        if batch_context and "context" not in message:
-            message["context"] = batch_context
+        if batch.get("context") and "context" not in message:
+            message["context"] = batch["context"]
+        message.setdefault("messageId", str(uuid.uuid4()))
         message["receivedAt"] = received_at
+        _correct_clock(message, raw.get("sentAt") or batch.get("sentAt"), received_at)
         messages.append(message)
     if errors:
         bad_request(400, "; ".join(errors[:20]), errors)
@@ -63,12 +108,31 @@ def _validate(raw_messages: list, batch_context: dict | None, where: str = "batc
 
 
 def _accept(site: sites.Site, messages: list[dict]):
-    redis = current_app.extensions["redis"]
-    stream.append(redis, site["id"], messages, current_app.config["STREAM_SHARDS"])
+    config = current_app.config
+    limits = stream.Limits(ip=config["RATE_LIMIT_IP"], site=config["RATE_LIMIT_SITE"])
+    outcome = stream.append(current_app.extensions["redis"], site["id"], messages, config["STREAM_SHARDS"],
+                            limits, request.remote_addr or "-")
+    if outcome.limited:
+        response = jsonify(success=False, error=f"too many requests from this {outcome.limited}: "
+                                                f"try again in {outcome.retry_after} s")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
     return jsonify(success=True)
 
 
-@bp.post("/v1/batch")
+@bp.after_request
+def _allow_origin(response):
+    """CORS answers only the origins the site registered, on errors too, so that the snippet can
+    read a 4xx and drop what will never be accepted rather than resend it."""
+    origin, site = request.headers.get("Origin", ""), g.get("site")
+    if site and origin and origin.rstrip("/").lower() in site["origins"]:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@bp.post("/v1/batch", provide_automatic_options=False)
 def batch():
     body = _body()
     site = _site(body)
@@ -77,11 +141,7 @@ def batch():
     except ValidationError as error:
         lines = flatten(error.messages)
         bad_request(400, "; ".join(lines), lines)
-    messages = _validate(data["batch"], data.get("context"))
-    for message in messages:
-        if "sentAt" in data:
-            message["sentAt"] = data["sentAt"]
-    return _accept(site, messages)
+    return _accept(site, _validate(data["batch"], data))
 
 
 def _single(kind: str):
@@ -89,38 +149,33 @@ def _single(kind: str):
     site = _site(body)
     body = {k: v for k, v in body.items() if k != "writeKey"}
     body["type"] = kind  # the path says what the message is
-    return _accept(site, _validate([body], None, where="body"))
+    return _accept(site, _validate([body], {}, where="body"))
 
 
-@bp.post("/v1/track")
+@bp.post("/v1/track", provide_automatic_options=False)
 def track():
     return _single("track")
 
 
-@bp.post("/v1/page")
+@bp.post("/v1/page", provide_automatic_options=False)
 def page():
     return _single("page")
 
 
-@bp.post("/v1/identify")
+@bp.post("/v1/identify", provide_automatic_options=False)
 def identify():
     return _single("identify")
 
 
-@bp.after_request
-def _cors(response):
-    # Browsers post text/plain from the shop's origin; the allowlist per site comes with site origins.
-    origin = request.headers.get("Origin")
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response.headers["Vary"] = "Origin"
-    return response
-
-
 @bp.route("/v1/<path:_any>", methods=["OPTIONS"])
 def preflight(_any):
-    return "", 204
-
-
+    """Browsers ask before a JSON or authorised POST; only origins some site registered may send."""
+    origin = request.headers.get("Origin", "")
+    response = current_app.response_class(status=204)
+    if sites.origin_known(current_app.extensions["redis"], origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Max-Age"] = "86400"
+        response.headers["Vary"] = "Origin"
+    return response

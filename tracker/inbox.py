@@ -34,7 +34,7 @@ def listen():
     anonymous_id = request.args.get("anonymousId", "")
     if not anonymous_id or len(anonymous_id) > defaults.MAX_ID:
         bad_request(400, f"anonymousId: required, at most {defaults.MAX_ID} characters")
-    redis = current_app.extensions["redis"]
+    redis = current_app.extensions["redis_streaming"]
     if sites.lookup(redis, request.args.get("writeKey", "")) is None:
         bad_request(401, "unknown write key")
     response = sse.follow(redis, keys.inbox(anonymous_id), _start_id(), lambda fields: fields[b"m"].decode(), 2000)
