@@ -48,7 +48,7 @@ def index():
 @bp.get("/feed")
 def feed():
     """Server-sent events: each changed task, in full, as it changes."""
-    redis = current_app.extensions["redis"]
+    redis = current_app.extensions["redis_streaming"]
     start = sse.last_event_id()
     if start is None:
         newest = redis.xrevrange(keys.FEED, count=1)
