@@ -14,7 +14,7 @@ from handrail import auth, config
 from rules import api as rules_api
 from scorer import api as sessions_api
 from tracker import api as sites_api
-from tracker import collector, inbox, sites, snippet
+from tracker import collector, errors, inbox, sites, snippet
 from tracker.defaults import REDIS_TIMEOUT
 
 JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
@@ -59,13 +59,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         message = error.description
         if isinstance(error, RequestEntityTooLarge):
             message = f"body: larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return jsonify(success=False, error=message), error.code
+        return errors.response(error.code, message)
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
     def _redis_down(error):
-        response = jsonify(success=False, error="storage unavailable, try again shortly")
-        response.status_code = 503
+        response = errors.response(503, "storage unavailable, try again shortly")
         response.headers["Retry-After"] = "5"
         return response
 

@@ -58,7 +58,9 @@ def apply(state: dict, message: dict, now: int) -> None:
     kind = message["type"]
     props = message.get("properties") or {}
     if kind == "identify":
-        _traits(state, message.get("traits") or {})
+        # Segment sends traits at the top of the message, RudderStack under context.traits.
+        traits = message.get("traits") or (message.get("context") or {}).get("traits")
+        _traits(state, traits if isinstance(traits, dict) else {})
         _timeline(state, now, "Identified", "")
     elif kind == "page":
         page = (message.get("context") or {}).get("page")

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 
-from tracker import defaults, sites, stream
+from tracker import defaults, errors, sites, stream
 from tracker.errors import bad_request
 from tracker.schemas import BatchSchema, MessageSchema, flatten
 
@@ -113,11 +113,10 @@ def _accept(site: sites.Site, messages: list[dict]):
     outcome = stream.append(current_app.extensions["redis"], site["id"], messages, config["STREAM_SHARDS"],
                             limits, request.remote_addr or "-")
     if outcome.limited:
-        response = jsonify(success=False, error=f"too many requests from this {outcome.limited}: "
-                                                f"try again in {outcome.retry_after} s")
-        response.status_code = 429
-        response.headers["Retry-After"] = str(outcome.retry_after)
-        return response
+        answer = errors.response(429, f"too many requests from this {outcome.limited}: "
+                                      f"try again in {outcome.retry_after} s")
+        answer.headers["Retry-After"] = str(outcome.retry_after)
+        return answer
     return jsonify(success=True)
 
 

@@ -1,10 +1,19 @@
-"""JSON errors that say what is wrong and where."""
+"""JSON errors that say what is wrong and where, in a shape Segment's libraries also understand."""
 
 from flask import abort, jsonify
 
+# Segment's error body has a code and a message; its libraries log both.
+CODES = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 413: "payload_too_large",
+         429: "rate_limited", 503: "unavailable"}
+
+
+def response(status: int, error: str, details: list[str] | None = None):
+    """``{"success": false, "error": ..., "details": [...], "code": ..., "message": ...}``."""
+    answer = jsonify(success=False, error=error, details=details or [error], code=CODES.get(status, "error"),
+                     message=error)
+    answer.status_code = status
+    return answer
+
 
 def bad_request(status: int, error: str, details: list[str] | None = None):
-    """Abort with ``{"success": false, "error": ..., "details": [...]}``."""
-    response = jsonify(success=False, error=error, details=details or [error])
-    response.status_code = status
-    abort(response)
+    abort(response(status, error, details))
