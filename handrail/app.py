@@ -14,7 +14,7 @@ from handrail import auth, config
 from rules import api as rules_api
 from scorer import api as sessions_api
 from tracker import api as sites_api
-from tracker import collector, errors, inbox, sites, snippet
+from tracker import collector, errors, inbox, openapi, sites, snippet
 from tracker.defaults import REDIS_TIMEOUT
 
 JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]))
     auth.init_app(app)
-    for blueprint in (collector.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
+    for blueprint in (collector.bp, openapi.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
                       tasks_api.bp, console.bp, shop.bp):
         app.register_blueprint(blueprint)
 

@@ -1,0 +1,25 @@
+"""GET /v1/openapi.json (tracker/openapi.py): the collector's contract, from the wire schemas."""
+
+
+def test_every_collector_route_is_documented(app, client):
+    """Each POST route under /v1 appears in the document with its request body and error answers."""
+    spec = client.get("/v1/openapi.json").json
+    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/v1/") and "POST" in rule.methods}
+    assert routes == set(spec["paths"])
+    for path in routes:
+        operation = spec["paths"][path]["post"]
+        assert "text/plain" in operation["requestBody"]["content"]
+        assert {"200", "400", "401", "413", "429", "503"} <= set(operation["responses"])
+
+
+def test_every_string_of_a_message_has_a_length_cap(client):
+    """The published schema caps every string field, as the collector does."""
+    message = client.get("/v1/openapi.json").json["components"]["schemas"]["Message"]["properties"]
+    strings = {name: field for name, field in message.items() if field.get("type") == "string"}
+    assert set(strings) >= {"anonymousId", "userId", "messageId", "event", "timestamp"}
+    assert all("maxLength" in field or "enum" in field for field in strings.values())
+
+
+def test_the_document_is_open(client):
+    """No credentials are needed to read the contract."""
+    assert client.get("/v1/openapi.json").status_code == 200
