@@ -1,4 +1,4 @@
-"""The `handrail` command (handrail/cli.py): `handrail rules check FILE`."""
+"""The `handrail` command (handrail/cli.py): `rules check`, `sites`."""
 
 from pathlib import Path
 
@@ -40,3 +40,25 @@ def test_rules_check_of_missing_file_exits_1_with_a_line(runner, tmp_path):
     result = runner.invoke(main, ["rules", "check", str(path)])
     assert result.exit_code == 1
     assert result.output.startswith(f"{path}:1: cannot read the file")
+
+
+def test_sites_add_list_and_revoke(runner, redis, redis_server):
+    """`handrail sites add` prints a write key the collector takes; `revoke` stops it; `list` shows both."""
+    url = ["--redis-url", redis_server.url]
+    added = runner.invoke(main, ["sites", "add", "Boots & Co", "--origin", "https://boots.example", *url])
+    assert added.exit_code == 0, added.output
+    write_key = added.output.strip()
+    assert write_key.startswith("wk_")
+    listed = runner.invoke(main, ["sites", "list", *url])
+    assert "Boots & Co" in listed.output and write_key in listed.output and "active" in listed.output
+    assert "https://boots.example" in listed.output
+    revoked = runner.invoke(main, ["sites", "revoke", write_key, *url])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert "revoked" in runner.invoke(main, ["sites", "list", *url]).output
+
+
+def test_sites_command_without_a_running_instance_says_so(runner, tmp_path):
+    """With no Redis at the data dir, the command fails with a message saying where it looked."""
+    result = runner.invoke(main, ["sites", "list", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "cannot reach Redis" in result.output and "handrail run" in result.output

@@ -300,3 +300,15 @@ def test_redis_unreachable_is_a_quick_503(redis_server, tmp_path, site):
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.json["success"] is False
     assert elapsed < 1.0  # generous: the measured figure is in the note, speed targets live in make bench
+
+
+@pytest.mark.parametrize("properties, complaint", [
+    ({"note": "x" * (defaults.MAX_STRING + 1)}, f"the limit is {defaults.MAX_STRING}"),
+    ({f"k{i}": 1 for i in range(defaults.MAX_KEYS + 1)}, f"the limit is {defaults.MAX_KEYS}"),
+    ({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}}, "nested deeper"),
+])
+def test_properties_are_bounded_in_length_keys_and_depth(client, redis, site, properties, complaint):
+    """Free-form properties are capped too: the error names the field and the limit."""
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(properties=properties)]})
+    assert_refused(response, 400, "batch[0].properties", complaint)
+    assert stored(redis) == []

@@ -16,6 +16,28 @@ def _iso8601(value: str) -> None:
         raise ValidationError(f"must be an ISO 8601 time like 2026-11-23T10:00:00Z, got {value[:40]!r}")
 
 
+def _bounded(value, depth: int = 0) -> None:
+    """Free-form objects (properties, traits, context) are bounded too: depth, keys, string length."""
+    if depth > defaults.MAX_DEPTH:
+        raise ValidationError(f"nested deeper than {defaults.MAX_DEPTH} levels")
+    if isinstance(value, str) and len(value) > defaults.MAX_STRING:
+        raise ValidationError(f"a string of {len(value)} characters, the limit is {defaults.MAX_STRING}")
+    if isinstance(value, dict):
+        if len(value) > defaults.MAX_KEYS:
+            raise ValidationError(f"{len(value)} keys in one object, the limit is {defaults.MAX_KEYS}")
+        for item in value.values():
+            _bounded(item, depth + 1)
+    elif isinstance(value, list):
+        if len(value) > defaults.MAX_KEYS:
+            raise ValidationError(f"{len(value)} items in one list, the limit is {defaults.MAX_KEYS}")
+        for item in value:
+            _bounded(item, depth + 1)
+
+
+def _object() -> fields.Dict:
+    return fields.Dict(keys=fields.String(validate=validate.Length(max=100)), validate=_bounded)
+
+
 def _short(limit: int, *checks, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=limit), *checks], **kwargs)
 
@@ -31,9 +53,9 @@ class MessageSchema(Schema):
     timestamp = _short(64, _iso8601)
     event = _short(defaults.MAX_NAME)
     name = _short(defaults.MAX_NAME, allow_none=True)
-    properties = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
-    traits = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
-    context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)))
+    properties = _object()
+    traits = _object()
+    context = _object()
 
     @validates_schema
     def _identified(self, data, **kwargs):
@@ -54,7 +76,7 @@ class BatchSchema(Schema):
     )
     sentAt = _short(64, _iso8601)
     writeKey = _short(100)
-    context = fields.Dict()
+    context = _object()
 
 
 def flatten(messages: dict, prefix: str = "") -> list[str]:
