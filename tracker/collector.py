@@ -11,12 +11,13 @@ from marshmallow import ValidationError
 
 from tracker import defaults, errors, sites, stream
 from tracker.errors import bad_request
-from tracker.schemas import BatchSchema, MessageSchema, flatten
+from tracker.fastload import FastLoader
+from tracker.schemas import BatchSchema, MessageSchema, flatten, identified
 
 bp = Blueprint("collector", __name__)
 
-_message_schema = MessageSchema()
-_batch_schema = BatchSchema()
+_messages = FastLoader(MessageSchema(), whole=[identified])
+_batches = FastLoader(BatchSchema())
 
 
 def _raw_body() -> bytes:
@@ -92,7 +93,7 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> list
             errors.append(f"{where.format(index)}: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
             continue
         try:
-            message = _message_schema.load(raw)
+            message = _messages.load(raw)
         except ValidationError as error:
             errors.extend(flatten(error.messages, where.format(index)))
             continue
@@ -136,7 +137,7 @@ def batch():
     body = _body()
     site = _site(body)
     try:
-        data = _batch_schema.load(body)
+        data = _batches.load(body)
     except ValidationError as error:
         lines = flatten(error.messages)
         bad_request(400, "; ".join(lines), lines)

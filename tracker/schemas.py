@@ -16,22 +16,29 @@ def _iso8601(value: str) -> None:
         raise ValidationError(f"must be an ISO 8601 time like 2026-11-23T10:00:00Z, got {value[:40]!r}")
 
 
-def _bounded(value, depth: int = 0) -> None:
-    """Free-form objects (properties, traits, context) are bounded too: depth, keys, string length."""
-    if depth > defaults.MAX_DEPTH:
-        raise ValidationError(f"nested deeper than {defaults.MAX_DEPTH} levels")
-    if isinstance(value, str) and len(value) > defaults.MAX_STRING:
-        raise ValidationError(f"a string of {len(value)} characters, the limit is {defaults.MAX_STRING}")
-    if isinstance(value, dict):
-        if len(value) > defaults.MAX_KEYS:
-            raise ValidationError(f"{len(value)} keys in one object, the limit is {defaults.MAX_KEYS}")
-        for item in value.values():
-            _bounded(item, depth + 1)
-    elif isinstance(value, list):
-        if len(value) > defaults.MAX_KEYS:
-            raise ValidationError(f"{len(value)} items in one list, the limit is {defaults.MAX_KEYS}")
-        for item in value:
-            _bounded(item, depth + 1)
+def _bounded(value) -> None:
+    """Free-form objects (properties, traits, context) are bounded too: depth, keys, string length.
+    Iterative, with exact type tests: this runs on every message the collector takes."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if len(item) > defaults.MAX_STRING:
+                raise ValidationError(f"a string of {len(item)} characters, the limit is {defaults.MAX_STRING}")
+        elif kind is dict or kind is list:
+            if depth >= defaults.MAX_DEPTH:
+                raise ValidationError(f"nested deeper than {defaults.MAX_DEPTH} levels")
+            if len(item) > defaults.MAX_KEYS:
+                what = "keys in one object" if kind is dict else "items in one list"
+                raise ValidationError(f"{len(item)} {what}, the limit is {defaults.MAX_KEYS}")
+            for child in (item.values() if kind is dict else item):
+                if type(child) is str:
+                    if len(child) > defaults.MAX_STRING:
+                        raise ValidationError(
+                            f"a string of {len(child)} characters, the limit is {defaults.MAX_STRING}")
+                elif type(child) is dict or type(child) is list:
+                    pending.append((child, depth + 1))
 
 
 def _object() -> fields.Dict:
@@ -40,6 +47,14 @@ def _object() -> fields.Dict:
 
 def _short(limit: int, *checks, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=limit), *checks], **kwargs)
+
+
+def identified(data: dict) -> None:
+    """A message names its visitor, and a track message its event."""
+    if not data.get("anonymousId") and not data.get("userId"):
+        raise ValidationError("anonymousId or userId is required", "anonymousId")
+    if data["type"] == "track" and not data.get("event"):
+        raise ValidationError("a track message needs an event name", "event")
 
 
 class MessageSchema(Schema):
@@ -59,10 +74,7 @@ class MessageSchema(Schema):
 
     @validates_schema
     def _identified(self, data, **kwargs):
-        if not data.get("anonymousId") and not data.get("userId"):
-            raise ValidationError("anonymousId or userId is required", "anonymousId")
-        if data["type"] == "track" and not data.get("event"):
-            raise ValidationError("a track message needs an event name", "event")
+        identified(data)
 
 
 class BatchSchema(Schema):

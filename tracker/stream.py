@@ -6,6 +6,7 @@ server, and the per-shard stream keys already carry their hash tags.
 """
 
 import json
+import weakref
 import zlib
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def session_key(message: dict) -> str:
 def append(redis, site_id: str, messages: list[dict], shards: int, limits: Limits = Limits(),
            ip: str = "-") -> Outcome:
     """Store the messages not seen before (by messageId, for DEDUP_TTL), unless a limit is hit."""
-    script = redis.register_script(_SCRIPT)  # cheap: EVALSHA, loaded once per server
+    script = _script(redis)
     message_keys, bodies = [], []
     for message in messages:
         message_keys.append(keys.seen(site_id, message["messageId"]))
@@ -74,6 +75,17 @@ def append(redis, site_id: str, messages: list[dict], shards: int, limits: Limit
               *bodies],
     )
     return Outcome(stored, {0: None, 1: "ip", 2: "site"}[limited], max(1, retry_after))
+
+
+_scripts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # client -> its Script
+
+
+def _script(redis):
+    """The Lua script bound to this client, made once per client (EVALSHA, loaded once per server)."""
+    script = _scripts.get(redis)
+    if script is None:
+        script = _scripts[redis] = redis.register_script(_SCRIPT)
+    return script
 
 
 def all_keys(shards: int) -> list[str]:
