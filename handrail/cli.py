@@ -111,7 +111,8 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
         base = f"http://{host}:{port}"
         env = dict(os.environ, REDIS_URL=redis_url, HANDRAIL_ADMIN_TOKEN=token, PYTHONUNBUFFERED="1")
         if demo:
-            site = sites.find_by_name(connection, DEMO_SITE) or sites.create(connection, DEMO_SITE, [base])
+            demo_origins = [base, f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+            site = sites.find_by_name(connection, DEMO_SITE) or sites.create(connection, DEMO_SITE, demo_origins)
             env["HANDRAIL_DEMO_WRITE_KEY"] = site["write_key"]
         python = sys.executable
         supervisor.start("web", [python, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(web_workers),

@@ -194,28 +194,43 @@ def test_overlong_anonymous_id_is_400(client, redis, site):
     assert stored(redis) == []
 
 
-def test_preflight_allows_only_origins_a_site_registered(client, site):
-    """An OPTIONS preflight from a registered shop origin may POST; any other origin gets no CORS."""
-    ask = {"Access-Control-Request-Method": "POST"}
-    allowed = client.options("/v1/batch", headers={"Origin": "http://shop.test", **ask})
-    stranger = client.options("/v1/batch", headers={"Origin": "http://evil.test", **ask})
-    assert allowed.status_code == 204
-    assert allowed.headers["Access-Control-Allow-Origin"] == "http://shop.test"
-    assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
-    assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
-    assert "Access-Control-Allow-Origin" not in stranger.headers
+def test_preflight_lets_a_browser_post_json(client, site):
+    """An OPTIONS preflight is answered so that a JSON or authorised POST may follow."""
+    answer = client.options("/v1/batch", headers={"Origin": "http://shop.test", "Access-Control-Request-Method": "POST"})
+    assert answer.status_code == 204
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
 
 
-def test_posts_and_errors_answer_cors_only_for_the_sites_origins(client, site):
-    """Accepted and refused posts from the site's origin are readable there; other origins are not."""
+def test_a_page_of_another_origin_is_refused_and_told_so(client, redis, site):
+    """A write key used on a page of an origin the site did not register: 403, readable by the page
+    (so the snippet stops resending), and nothing stored."""
+    answer = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]},
+                       headers={"Origin": "http://evil.test"})
+    assert_refused(answer, 403, "http://evil.test", "http://shop.test")
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://evil.test"
+    assert stored(redis) == []
+
+
+def test_the_sites_own_pages_can_read_every_answer(client, redis, site):
+    """Accepted, refused and unknown-key answers all carry CORS for the page's origin."""
     origin = {"Origin": "http://shop.test"}
     ok = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]}, headers=origin)
     bad = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [{"type": "x"}]}, headers=origin)
-    elsewhere = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]},
-                          headers={"Origin": "http://evil.test"})
-    assert ok.headers["Access-Control-Allow-Origin"] == "http://shop.test"
-    assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "http://shop.test"
-    assert "Access-Control-Allow-Origin" not in elsewhere.headers
+    unknown = post_text(client, "/v1/batch", {"writeKey": "wk_nobody", "batch": [track()]}, headers=origin)
+    assert [a.status_code for a in (ok, bad, unknown)] == [200, 400, 401]
+    assert all(a.headers["Access-Control-Allow-Origin"] == "http://shop.test" for a in (ok, bad, unknown))
+    assert len(stored(redis)) == 1
+
+
+def test_a_site_without_origins_takes_any_page(client, redis):
+    """A site registered with no origins is open to every page, as Segment's write keys are."""
+    from tracker import sites
+
+    open_site = sites.create(redis, "Open", [])
+    answer = post_text(client, "/v1/batch", {"writeKey": open_site["write_key"], "batch": [track()]},
+                       headers={"Origin": "http://anywhere.test"})
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "http://anywhere.test"
 
 
 def test_a_resent_message_id_is_stored_once(client, redis, site):

@@ -6,7 +6,7 @@ import uuid
 import zlib
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from tracker import defaults, errors, sites, stream
@@ -56,7 +56,11 @@ def _site(body: dict) -> sites.Site:
         bad_request(401, "unknown write key")
     if site["revoked"]:
         bad_request(401, "this write key was revoked: ask the site's owner for the new one")
-    g.site = site
+    origin = request.headers.get("Origin")
+    if origin and site["origins"] and sites.normal_origin(origin) not in site["origins"]:
+        # Someone else's page carrying this write key: refused, so it cannot pollute the site's data.
+        bad_request(403, f"origin {origin[:100]} may not send with this write key: the site allows "
+                         f"{', '.join(site['origins'])}")
     return site
 
 
@@ -123,10 +127,11 @@ def _accept(site: sites.Site, messages: list[dict]):
 
 @bp.after_request
 def _allow_origin(response):
-    """CORS answers only the origins the site registered, on errors too, so that the snippet can
-    read a 4xx and drop what will never be accepted rather than resend it."""
-    origin, site = request.headers.get("Origin", ""), g.get("site")
-    if site and origin and origin.rstrip("/").lower() in site["origins"]:
+    """CORS: a browser may read every answer, so that the snippet drops what will never be accepted
+    rather than resend it. Only pages of an origin the site allows are accepted (see _site), and
+    an answer carries no data beyond success or what was wrong."""
+    origin = request.headers.get("Origin")
+    if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
     return response
@@ -169,13 +174,9 @@ def identify():
 
 @bp.route("/v1/<path:_any>", methods=["OPTIONS"])
 def preflight(_any):
-    """Browsers ask before a JSON or authorised POST; only origins some site registered may send."""
-    origin = request.headers.get("Origin", "")
+    """Browsers ask before a JSON or authorised POST; the POST itself is where origins are checked."""
     response = current_app.response_class(status=204)
-    if sites.origin_known(current_app.extensions["redis"], origin):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response.headers["Access-Control-Max-Age"] = "86400"
-        response.headers["Vary"] = "Origin"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Max-Age"] = "86400"
     return response

@@ -7,7 +7,6 @@ INBOX = "hr:inbox:{{{anonymous_id}}}"  # stream of messages for one visitor's op
 SEEN = "hr:seen:{site}:{message_id}"  # a messageId already stored, kept DEDUP_TTL seconds
 RATE_IP = "hr:rate:ip:{ip}"  # requests from one IP address in the current window
 RATE_SITE = "hr:rate:site:{site}"  # messages of one site in the current window
-ORIGINS = "hr:origins"  # set: every origin some site allows (answers CORS preflights)
 
 
 def site(write_key: str) -> str:

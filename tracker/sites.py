@@ -13,22 +13,20 @@ class Site(dict):
     """A site as stored: id, name, origins, write_key, revoked."""
 
 
-def _origin(url: str) -> str:
+def normal_origin(url: str) -> str:
     return url.rstrip("/").lower()
 
 
 def create(redis, name: str, origins: list[str]) -> Site:
     write_key = "wk_" + secrets.token_urlsafe(24)
     site_id = uuid.uuid4().hex[:12]
-    origins = [_origin(o) for o in origins]
+    origins = [normal_origin(o) for o in origins]
     pipe = redis.pipeline(transaction=True)
     pipe.hset(
         keys.site(write_key),
         mapping={"id": site_id, "name": name, "origins": json.dumps(origins), "created_at": time.time()},
     )
     pipe.hset(keys.SITES, site_id, write_key)
-    if origins:
-        pipe.sadd(keys.ORIGINS, *origins)
     pipe.execute()
     return Site(id=site_id, name=name, origins=origins, write_key=write_key, revoked=False)
 
@@ -68,10 +66,6 @@ def revoke(redis, site_id_or_key: str) -> Site | None:
     redis.hset(keys.site(write_key), "revoked_at", time.time())
     site["revoked"] = True
     return site
-
-
-def origin_known(redis, origin: str) -> bool:
-    return bool(origin) and bool(redis.sismember(keys.ORIGINS, _origin(origin)))
 
 
 class Cache:
