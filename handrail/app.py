@@ -11,6 +11,7 @@ from demo import shop
 from dispatch import api as tasks_api
 from dispatch import console
 from handrail import auth, config
+from handrail.sessions import ConsoleSessions
 from rules import api as rules_api
 from scorer import api as sessions_api
 from tracker import api as sites_api
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["sites"] = sites.Cache()
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]))
+    app.session_interface = ConsoleSessions()
     auth.init_app(app)
     for blueprint in (collector.bp, openapi.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
                       tasks_api.bp, console.bp, shop.bp):
