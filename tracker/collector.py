@@ -6,7 +6,7 @@ import uuid
 import zlib
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from tracker import defaults, errors, sites, stream
@@ -75,27 +75,30 @@ def _ms(iso: str) -> float:
     return moment.timestamp() * 1000
 
 
-def _correct_clock(message: dict, sent_at: str | None, received_at: int) -> None:
-    """Segment's correction for a browser whose clock is wrong: the time between the event and the
-    sending, measured on the browser's clock, is taken back from the server's time of arrival."""
+def _skew(sent_at: str | None, received_at: int) -> float | None:
+    """Segment's correction for a browser whose clock is wrong: how far its clock is from ours,
+    measured at the sending. None when the sender gave no sentAt."""
+    return received_at - _ms(sent_at) if sent_at else None
+
+
+def _correct_clock(message: dict, sent_at: str | None, skew: float | None, received_at: int) -> None:
     if sent_at:
         message["sentAt"] = sent_at
     if "timestamp" not in message:
         message["timestamp"] = _iso(received_at)
-    elif sent_at:
+    elif skew is not None:
         message["originalTimestamp"] = message["timestamp"]
-        message["timestamp"] = _iso(received_at - (_ms(sent_at) - _ms(message["timestamp"])))
+        message["timestamp"] = _iso(_ms(message["timestamp"]) + skew)
 
 
-def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> list[dict]:
-    """Every message valid or nothing stored: errors are collected for the whole request."""
+def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tuple[list[dict], list[str]]:
+    """Every message valid or nothing stored: errors are collected for the whole request. Returns the
+    messages and their JSON as stored; the size limit applies to that JSON."""
     received_at = int(time.time() * 1000)
-    messages, errors = [], []
+    batch_sent_at = batch.get("sentAt")
+    batch_skew = _skew(batch_sent_at, received_at)
+    messages, bodies, errors = [], [], []
     for index, raw in enumerate(raw_messages):
-        size = len(json.dumps(raw, separators=(",", ":")).encode())
-        if size > defaults.MAX_MESSAGE_BYTES:
-            errors.append(f"{where.format(index)}: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
-            continue
         try:
             message = _messages.load(raw)
         except ValidationError as error:
@@ -103,26 +106,46 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> list
             continue
         if batch.get("context") and "context" not in message:
             message["context"] = batch["context"]
-        message.setdefault("messageId", str(uuid.uuid4()))
+        if "messageId" not in message:
+            message["messageId"] = str(uuid.uuid4())
         message["receivedAt"] = received_at
-        _correct_clock(message, raw.get("sentAt") or batch.get("sentAt"), received_at)
+        sent_at = raw.get("sentAt") if isinstance(raw.get("sentAt"), str) else None
+        if sent_at:
+            try:
+                _correct_clock(message, sent_at, _skew(sent_at, received_at), received_at)
+            except ValueError:
+                errors.append(f"{where.format(index)}.sentAt: must be an ISO 8601 time like 2026-11-23T10:00:00Z")
+                continue
+        else:
+            _correct_clock(message, batch_sent_at, batch_skew, received_at)
+        body = stream.encode(message)
+        size = len(body.encode())
+        if size > defaults.MAX_MESSAGE_BYTES:
+            errors.append(f"{where.format(index)}: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
+            continue
         messages.append(message)
+        bodies.append(body)
     if errors:
         bad_request(400, "; ".join(errors[:20]), errors)
-    return messages
+    return messages, bodies
 
 
-def _accept(site: sites.Site, messages: list[dict]):
-    config = current_app.config
+_OK = b'{"success":true}\n'  # the answer to almost every request, made once
+
+
+def _accept(site: sites.Site, accepted: tuple[list[dict], list[str]]):
+    app = current_app._get_current_object()  # one proxy lookup, not one per use
+    config = app.config
+    messages, bodies = accepted
     limits = stream.Limits(ip=config["RATE_LIMIT_IP"], site=config["RATE_LIMIT_SITE"])
-    outcome = stream.append(current_app.extensions["redis"], site["id"], messages, config["STREAM_SHARDS"],
-                            limits, request.remote_addr or "-")
+    outcome = stream.append(app.extensions["redis"], site["id"], messages, config["STREAM_SHARDS"],
+                            limits, request.remote_addr or "-", bodies)
     if outcome.limited:
         answer = errors.response(429, f"too many requests from this {outcome.limited}: "
                                       f"try again in {outcome.retry_after} s")
         answer.headers["Retry-After"] = str(outcome.retry_after)
         return answer
-    return jsonify(success=True)
+    return app.response_class(_OK, mimetype="application/json")
 
 
 @bp.after_request

@@ -60,15 +60,21 @@ def session_key(message: dict) -> str:
     return message.get("anonymousId") or "u:" + message["userId"]
 
 
+def encode(message: dict) -> str:
+    """A message as stored in a stream entry."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
 def append(redis, site_id: str, messages: list[dict], shards: int, limits: Limits = Limits(),
-           ip: str = "-") -> Outcome:
-    """Store the messages not seen before (by messageId, for DEDUP_TTL), unless a limit is hit."""
+           ip: str = "-", bodies: list[str] | None = None) -> Outcome:
+    """Store the messages not seen before (by messageId, for DEDUP_TTL), unless a limit is hit.
+    ``bodies``: the messages already encoded, when the caller has them."""
     script = _script(redis)
-    message_keys, bodies = [], []
+    bodies = bodies if bodies is not None else [encode(message) for message in messages]
+    message_keys = []
     for message in messages:
         message_keys.append(keys.seen(site_id, message["messageId"]))
         message_keys.append(keys.events(shard_of(session_key(message), shards)))
-        bodies.append(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
     stored, limited, retry_after = script(
         keys=[keys.rate_ip(ip), keys.rate_site(site_id), *message_keys],
         args=[limits.ip, limits.site, limits.window, defaults.DEDUP_TTL, defaults.MAX_STREAM_LENGTH, site_id,
