@@ -1,0 +1,18 @@
+"""`python -m bench` (`make bench`): every benchmark in turn; exit status 1 if any check failed."""
+
+import sys
+
+from bench import collector
+
+BENCHMARKS = (collector,)  # each has main(argv) -> exit status
+
+
+def main() -> int:
+    status = 0
+    for benchmark in BENCHMARKS:
+        status = max(status, benchmark.main([]))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
