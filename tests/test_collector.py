@@ -327,3 +327,13 @@ def test_properties_are_bounded_in_length_keys_and_depth(client, redis, site, pr
     response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(properties=properties)]})
     assert_refused(response, 400, "batch[0].properties", complaint)
     assert stored(redis) == []
+
+
+def test_a_browser_messages_user_agent_comes_from_its_request(client, redis, site):
+    """The snippet saves bytes by not sending the user agent: a browser's request header fills it in,
+    and a message that names its own is left as it is."""
+    headers = {"Origin": "http://shop.test", "User-Agent": "Mozilla/5.0 (Test)"}
+    own = track(messageId="m-2", context={"userAgent": "Own/1.0"})
+    post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(), own]}, headers=headers)
+    agents = sorted(m["context"]["userAgent"] for m in stored(redis))
+    assert agents == ["Mozilla/5.0 (Test)", "Own/1.0"]

@@ -187,7 +187,8 @@ def test_page_view_arrives_cross_origin_with_its_context(shopper):
     assert page["properties"]["title"] == "Basic page"
     assert page["properties"]["url"] == shopper.pages.url + "/basic.html"
     assert page["context"]["page"]["url"] == page["properties"]["url"]
-    assert "Chrome" in page["context"]["userAgent"]
+    assert "Chrome" in page["context"]["userAgent"]  # from the request's header
+    assert page["context"]["timezone"] == shopper.page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
     assert found == [{"from": "stub"}] and queued["event"] == "Queued Before Load"
     assert page["anonymousId"] == queued["anonymousId"] == shopper.page.evaluate("localStorage.hr_aid")
     assert page["messageId"] != queued["messageId"]

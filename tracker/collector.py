@@ -97,6 +97,8 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tupl
     received_at = int(time.time() * 1000)
     batch_sent_at = batch.get("sentAt")
     batch_skew = _skew(batch_sent_at, received_at)
+    # The snippet leaves the user agent out of its messages: a browser's request header carries it.
+    agent = request.headers.get("User-Agent", "")[: defaults.MAX_STRING] if request.headers.get("Origin") else None
     messages, bodies, errors = [], [], []
     for index, raw in enumerate(raw_messages):
         try:
@@ -106,6 +108,8 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tupl
             continue
         if batch.get("context") and "context" not in message:
             message["context"] = batch["context"]
+        if agent and "userAgent" not in message.get("context", {}):
+            message["context"] = {**message.get("context", {}), "userAgent": agent}
         if "messageId" not in message:
             message["messageId"] = str(uuid.uuid4())
         message["receivedAt"] = received_at

@@ -4,7 +4,7 @@
    per-page state). It reads no input value and no keystroke, sets no cookie, never throws into the
    host page, and loads the chat widget (widget.js) only when an invitation arrives. */
 (function (w, d, loc, nav) {
-  let VERSION = '0.2.0';
+  let VERSION = 2; // the snippet's version, also the mark that it has loaded (handrail.v)
   let BATCH = 20; // messages per request: a full batch is sent at once
   let EVERY = 2000; // ms between flushes, doubled after each failure up to MAX_WAIT
   let MAX_WAIT = 60000; // ms
@@ -83,7 +83,8 @@
       if (++count > PER_MINUTE) return once('too many messages: dropped');
       // at most 2 * KEEP + PER_MINUTE are held: a failed batch is put back with slice(-2 * KEEP)
       q.push({ ...m, anonymousId: aid, userId: uid, messageId: id(), timestamp: iso(t),
-        context: { page: info(), userAgent: nav.userAgent } });
+        context: { page: info(), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone } });
+      // userAgent: the collector takes it from the request's header, which costs the script nothing
       if (q[BATCH - 1]) flush();
     }
 
