@@ -1,15 +1,13 @@
 """Fixtures: one real embedded Redis per test session, flushed around every test; app, client, runner."""
 
-import threading
-
 import pytest
-from click.testing import CliRunner
 import redis as redis_lib
-
+from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from handrail.app import create_app
 from handrail.embedded_redis import EmbeddedRedis
+from tests.servers import serving
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -57,13 +55,8 @@ def runner():
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP on a loopback port, for clients that speak HTTP themselves."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from handrail.app import create_app
+from tests.servers import serving
 from tracker import sites, sse, stream
 
 pytestmark = pytest.mark.browser
@@ -38,16 +39,12 @@ def _requests_in_flight() -> list[threading.Thread]:
 def collector(redis_server):
     """The real app over real HTTP, on a port of its own; its URL."""
     app = create_app({"REDIS_URL": redis_server.url, "ADMIN_TOKEN": "t", "TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     with pytest.MonkeyPatch.context() as patch:
         # The inbox notices a closed page at its next keep-alive: sooner, so that no stream is left
         # reading from Redis when the tests are over.
         patch.setattr(sse, "BLOCK", 300)
-        yield f"http://127.0.0.1:{server.server_port}"
-        server.shutdown()
-        server.server_close()
+        with serving(make_server("127.0.0.1", 0, app, threaded=True)) as server:
+            yield f"http://127.0.0.1:{server.server_port}"
         deadline = time.monotonic() + 3
         while _requests_in_flight() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -86,11 +83,8 @@ def pages(collector):
     server.daemon_threads = True
     server.collector, server.write_key = collector, ""
     server.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield server
 
 
 class Shopper:
