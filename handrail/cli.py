@@ -226,4 +226,42 @@ def sites_revoke(site, redis_url, data_dir):
     click.echo(f"revoked the write key of {found['name']} ({found['id']})")
 
 
+@main.group()
+def model():
+    """The scoring model, offline: `model evaluate`."""
+
+
+@model.command("evaluate")
+@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The UCI Online Shoppers Purchasing Intention CSV.")
+@click.option("--protocol", type=click.Choice(["prequential", "split"]), default="prequential", show_default=True,
+              help="prequential: test-then-train on every row; split: learn 70 %, score the other 30 %.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the row shuffle and the learner.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def model_evaluate(dataset, protocol, seed, as_json):
+    """ROC AUC (exact), F1, accuracy, log loss and a calibration table of the online learner on DATASET."""
+    import json
+
+    from scorer import evaluation
+
+    rows = evaluation.load(dataset)
+    started = time.monotonic()
+    with click.progressbar(length=len(rows), label=f"{protocol}, seed {seed}", file=sys.stderr) as bar:
+        result = evaluation.evaluate(rows, protocol, seed, tick=lambda: bar.update(1))
+    result["seconds"] = round(time.monotonic() - started, 1)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{protocol}, seed {seed}: {result['rows']} rows scored, {result['positives']} positive, "
+               f"{result['seconds']} s")
+    for name in ("roc_auc", "f1", "accuracy", "log_loss"):
+        click.echo(f"  {name:<10}{result[name]:.4f}")
+    click.echo("  calibration (10 equal-width bins of the predicted probability)")
+    click.echo(f"    {'bin':<9}{'count':>7}{'predicted':>11}{'observed':>10}")
+    for row in result["calibration"]:
+        predicted = "-" if row["count"] == 0 else f"{row['mean_predicted']:.3f}"
+        observed = "-" if row["count"] == 0 else f"{row['observed_rate']:.3f}"
+        click.echo(f"    {row['low']:.1f}-{row['high']:.1f}  {row['count']:>7}{predicted:>11}{observed:>10}")
+
+
 main.add_command(sites_group, "sites")

@@ -1,0 +1,173 @@
+"""Offline evaluation of an online learner on the UCI Online Shoppers Purchasing Intention file.
+
+Two protocols over rows shuffled by a seed:
+- prequential: test-then-train on every row (predict, score, then learn it);
+- split: one pass of learning over the first 70 % of the rows, then predict the other 30 %.
+
+See `learner()` for the model chosen and the figures measured for it and for the candidates that did worse.
+"""
+
+import csv
+import math
+import random
+
+from scorer import metrics
+
+LABEL = "Revenue"
+SPLIT = 0.7  # share of the shuffled rows learned from in the split protocol
+COUNTS = ("Administrative", "Informational", "ProductRelated")
+DURATIONS = ("Administrative_Duration", "Informational_Duration", "ProductRelated_Duration")
+RATES = ("BounceRates", "ExitRates")
+CATEGORIES = ("Month", "VisitorType", "OperatingSystems", "Browser", "Region", "TrafficType")
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def features(row: dict) -> dict:
+    """Feature dict of one CSV row (strings): log1p of counts, durations and PageValues, rates as they
+    are, a flag for a missing or -1 duration, one-hot categories, Weekend as 0/1."""
+    x = {}
+    for name in COUNTS:
+        value = _number(row[name])
+        x[name] = math.log1p(max(value or 0.0, 0.0))
+    for name in DURATIONS:
+        value = _number(row[name])
+        x[name] = math.log1p(max(value or 0.0, 0.0))
+        x[name + "_unknown"] = 1.0 if value is None or value < 0 else 0.0
+    for name in RATES:
+        x[name] = _number(row[name]) or 0.0
+    page_value = max(_number(row["PageValues"]) or 0.0, 0.0)
+    x["PageValues"] = math.log1p(page_value)
+    x["has_PageValues"] = 1.0 if page_value > 0 else 0.0
+    x["SpecialDay"] = _number(row["SpecialDay"]) or 0.0
+    for name in CATEGORIES:
+        x[f"{name}={row[name].strip()}"] = 1.0
+    x["Weekend"] = 1.0 if row["Weekend"].strip().upper() == "TRUE" else 0.0
+    return x
+
+
+def load(path) -> list[tuple[dict, bool]]:
+    """(features, label) of every row of the CSV, in file order."""
+    with open(path, newline="") as f:
+        return [(features(row), row[LABEL].strip().upper() == "TRUE") for row in csv.DictReader(f)]
+
+
+def shuffled(rows: list, seed: int) -> list:
+    """A copy of rows in an order fixed by seed."""
+    rows = list(rows)
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def _proba(model, x) -> float:
+    return model.predict_proba_one(x).get(True, 0.0)
+
+
+def prequential(model, rows, tick=None) -> tuple[list[bool], list[float]]:
+    """Test-then-train on every row: (labels, scores predicted before learning each row)."""
+    labels, scores = [], []
+    for x, y in rows:
+        scores.append(_proba(model, x))
+        labels.append(y)
+        model.learn_one(x, y)
+        if tick:
+            tick()
+    return labels, scores
+
+
+def split(model, rows, tick=None, share: float = SPLIT) -> tuple[list[bool], list[float]]:
+    """Learn the first `share` of rows once, then (labels, scores) of the rest."""
+    cut = int(len(rows) * share)
+    for x, y in rows[:cut]:
+        model.learn_one(x, y)
+        if tick:
+            tick()
+    labels, scores = [], []
+    for x, y in rows[cut:]:
+        scores.append(_proba(model, x))
+        labels.append(y)
+        if tick:
+            tick()
+    return labels, scores
+
+
+PROTOCOLS = {"prequential": prequential, "split": split}
+
+
+def evaluate(rows, protocol: str = "prequential", seed: int = 0, model=None, tick=None) -> dict:
+    """metrics.report of `protocol` run on rows shuffled by seed, with a fresh learner() unless given."""
+    run = PROTOCOLS[protocol]
+    labels, scores = run(model if model is not None else learner(), shuffled(rows, seed), tick)
+    return {"protocol": protocol, "seed": seed, **metrics.report(labels, scores)}
+
+
+BIN_WIDTH = 0.5  # width of the one-hot bins of the log1p counts, durations and PageValues
+RATE_BINS = 50  # ExitRates and BounceRates bins per unit (0.02 wide), the last one open-ended at 0.2
+LOGGED = COUNTS + DURATIONS + ("PageValues",)
+NUMERIC = LOGGED + RATES + ("SpecialDay", "mean_product_duration", "exit_minus_bounce")
+
+
+def engineered(x: dict) -> dict:
+    """features() plus one-hot bins of every numeric, each category crossed with whether the session
+    has a page value, and two derived numbers: mean log dwell per product page and exit minus bounce."""
+    out = dict(x)
+    for name in LOGGED:
+        out[f"{name}#{int(x[name] / BIN_WIDTH)}"] = 1.0
+    for name in RATES:
+        out[f"{name}#{min(int(x[name] * RATE_BINS), 10)}"] = 1.0
+    has_value = "pv+" if x["has_PageValues"] else "pv-"
+    for name in x:
+        if "=" in name:
+            out[f"{has_value}&{name}"] = 1.0
+    out["mean_product_duration"] = x["ProductRelated_Duration"] - x["ProductRelated"]
+    out["exit_minus_bounce"] = x["ExitRates"] - x["BounceRates"]
+    return out
+
+
+def by_page_value(x: dict) -> dict:
+    """A second copy of every (scaled) feature for sessions with a page value, so that those sessions
+    get their own slopes: the linear model's way of splitting on PageValues > 0 as a tree would."""
+    out = dict(x)
+    if x.get("has_PageValues"):
+        for name, value in x.items():
+            if "&" not in name:
+                out["pv+|" + name] = value
+    return out
+
+
+def learner():
+    """The online model evaluated: engineered features, numerics standardised (one-hots are left as
+    they are: River's StandardScaler would turn a feature that is only ever present as 1.0 into 0),
+    a page-value segment copy, then a logistic regression trained by AdaGrad.
+
+    What was tried, full file, ROC AUC prequential / split (seed 0 unless said; seeds 0..4 where five
+    figures are given), as measured on this machine:
+    - StandardScaler | LogisticRegression on the features of features() (one-hots scaled to zero):
+      0.872 / 0.885.
+    - The same, one-hots left unscaled: 0.903 / 0.924; with one-hot bins 0.906 / 0.927; AdaGrad(0.1)
+      instead of SGD(0.01): 0.910 / 0.926; Adam(0.01) instead: 0.900 / 0.914; degree-2 polynomial features: 0.897 / 0.921.
+    - forest.AMFClassifier(10 trees): 0.900 / 0.910, 16 s; on scaled inputs 0.900 / 0.913;
+      ARFClassifier(10) averaged with the binned linear model: 0.908 / 0.923;
+      AMF averaged with it: 0.913 / 0.927, 14 s.
+    - Category x has-page-value crosses (AdaGrad 0.1): 0.919 / 0.932 (seed 1: 0.920 / 0.927).
+    - This model (AdaGrad 0.05, page-value segment copy), seeds 0..4:
+      prequential 0.924 0.925 0.925 0.924 0.923, split 0.937 0.933 0.928 0.925 0.925, about 3 s a run.
+    - Did not beat it (split, seeds 2 3 4): averaging with AMF 0.927 0.921 0.925; stacking AMF's logit
+      as a feature 0.930 0.927 0.924; online bagging of 5 copies 0.927 0.925 0.924; finer rate bins and
+      2-D PageValues x ExitRates bins 0.930 0.927 0.924; a three-level page-value segment 0.929 0.924 0.924.
+      Random Fourier features (RBFSampler, 100 components) of the scaled numerics 0.928 0.922 0.894, 45 s;
+      l2 up to 1e-2, l1 1e-4 or AdaGrad(0.07): all within 0.001 of this model.
+      Five passes over the 70 % (not allowed, a diagnostic) reach only 0.928 0.927 0.927, so the
+      linear model, not the single pass, is what holds seeds 3 and 4 below 0.93.
+    """
+    from river import compose, linear_model, optim, preprocessing
+
+    scaled = (compose.Select(*NUMERIC) | preprocessing.StandardScaler()) + compose.Discard(*NUMERIC)
+    return (
+        compose.FuncTransformer(engineered)
+        | scaled
+        | compose.FuncTransformer(by_page_value)
+        | linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.05))
+    )
