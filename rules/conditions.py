@@ -24,7 +24,7 @@ class Step:
 
     def evaluate(self, snap):
         step = snap.get("step")
-        return (step in self.steps, [f"step is {step}"]) if step in self.steps else (False, [])
+        return (True, [f"step is {step}"]) if step in self.steps else (False, [])
 
 
 @dataclass(frozen=True)

@@ -145,10 +145,11 @@ class Scorer:
             state["last_id"] = entry_id
             if not session.remember(state, message.get("messageId")):
                 continue
-            before = session.snapshot(state, message["receivedAt"])
-            was_open = state["outcome"] is None
+            # Only a purchase closing an open session is learned from: snapshot just then.
+            buying = state["outcome"] is None and message.get("event") == "Order Completed"
+            before = session.snapshot(state, message["receivedAt"]) if buying else None
             session.apply(state, message, message["receivedAt"])
-            if was_open and state["outcome"] == "purchase":
+            if buying:
                 self.model.learn(before, abandoned=False)
             applied, trigger = applied + 1, entry_id
         if trigger:
