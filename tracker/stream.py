@@ -10,7 +10,7 @@ import weakref
 import zlib
 from dataclasses import dataclass
 
-from tracker import defaults, keys
+from tracker import defaults, keys, wire
 
 # KEYS: ip counter, site counter, then per message its dedup key and its stream key.
 # ARGV: ip limit, site limit (0 = none), window (s), dedup ttl (s), maxlen, site id, then messages.
@@ -83,14 +83,14 @@ def append(redis, site_id: str, messages: list[dict], shards: int, limits: Limit
     return Outcome(stored, {0: None, 1: "ip", 2: "site"}[limited], max(1, retry_after))
 
 
-_scripts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # client -> its Script
+_scripts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # client -> its wire.Script
 
 
 def _script(redis):
     """The Lua script bound to this client, made once per client (EVALSHA, loaded once per server)."""
     script = _scripts.get(redis)
     if script is None:
-        script = _scripts[redis] = redis.register_script(_SCRIPT)
+        script = _scripts[redis] = wire.Script(redis, _SCRIPT)
     return script
 
 

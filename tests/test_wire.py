@@ -1,0 +1,53 @@
+"""The collector's direct line to Redis: right replies per thread, and it recovers by itself."""
+
+import threading
+
+import pytest
+import redis as redis_lib
+
+from tracker import wire
+
+ECHO = "return {ARGV[1], redis.call('INCR', KEYS[1])}"
+
+
+def test_a_script_answers_and_is_loaded_again_after_a_flush(redis):
+    script = wire.Script(redis, ECHO)
+    assert script(keys=["hr:test:n"], args=["first"]) == [b"first", 1]
+    redis.script_flush()  # a restarted or flushed server no longer knows the script
+    assert script(keys=["hr:test:n"], args=[7]) == [b"7", 2]
+
+
+def test_a_connection_redis_closed_is_replaced_without_an_error(redis):
+    script = wire.Script(redis, ECHO)
+    script(keys=["hr:test:n"], args=["a"])
+    killed = redis.client_kill_filter(_type="normal", skipme=True)
+    assert killed >= 1
+    assert script(keys=["hr:test:n"], args=["b"]) == [b"b", 2]
+
+
+def test_each_thread_gets_its_own_replies(redis):
+    script = wire.Script(redis, ECHO)
+    wrong = []
+
+    def work(thread: int):
+        for n in range(200):
+            reply = script(keys=["hr:test:n"], args=[f"{thread}-{n}"])
+            if reply[0] != f"{thread}-{n}".encode():
+                wrong.append(reply)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == [] and int(redis.get("hr:test:n")) == 1600
+
+
+def test_an_unreachable_redis_is_a_connection_error(tmp_path):
+    script = wire.Script(redis_lib.Redis.from_url(f"unix://{tmp_path}/nothing.sock"), ECHO)
+    with pytest.raises(redis_lib.ConnectionError):
+        script(keys=["k"], args=["x"])
+
+
+def test_pack_is_the_redis_protocol():
+    assert wire.pack(b"SET", b"k", b"caf\xc3\xa9") == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\ncaf\xc3\xa9\r\n"
