@@ -9,6 +9,7 @@ from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
 from dispatch import keys as dispatch_keys
+from scorer import checkpoint
 from scorer.consumer import Scorer
 
 log = logging.getLogger("handrail.scorer")
@@ -30,11 +31,15 @@ def enqueuer(queue: Queue):
     return on_decision
 
 
-def run(redis_url: str, shards: int) -> None:
+def run(redis_url: str, shards: int, name: str | None = None, secret: str | None = None) -> None:
     connection = redis.Redis.from_url(redis_url)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)))
-    log.info("scorer %s consuming %d stream shards", scorer.name, shards)
+    checkpointer = checkpoint.Checkpointer(connection, checkpoint.signing_key(secret)) if secret else None
+    if checkpointer is None:
+        log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
+    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)), name=name, checkpointer=checkpointer)
+    log.info("scorer %s consuming %d stream shards; model has learned %d examples",
+             scorer.name, shards, scorer.model.learned)
     scorer.run(stop)

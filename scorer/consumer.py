@@ -19,7 +19,7 @@ import redis as redis_lib
 from rules import policy, store
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
-from scorer import defaults, keys, session
+from scorer import defaults, keys, learning, model, pages, session
 from scorer.model import AbandonModel
 from tracker import stream
 
@@ -36,12 +36,15 @@ def now_ms() -> int:
 
 
 class Scorer:
-    def __init__(self, redis, shards: int, on_decision, name: str | None = None):
+    def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None):
         self.redis = redis
         self.shards = shards
         self.on_decision = on_decision  # called with each admitted decision (plain dict)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.model = AbandonModel()
+        self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
+        self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
+        self.pages = pages.Stats(redis)
+        self.pending: dict[str, list[str]] = {}  # session key -> snapshots taken, not yet held in Redis
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
@@ -78,8 +81,13 @@ class Scorer:
         self.ensure_groups()
         self.refresh_rules()
         self._drain_own_pending()
-        while not stop.is_set():
-            self.step()
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.pages.flush(force=True)
+            if self.checkpointer:
+                self.checkpointer.save(self.model)
 
     def step(self, block: int = defaults.READ_BLOCK) -> int:
         """One read of new entries plus the deadlines that are due; how many entries were applied."""
@@ -91,6 +99,7 @@ class Scorer:
         )
         applied = self.process([(k.decode(), e) for k, entries in found for e in entries])
         self.run_deadlines()
+        self.pages.flush()
         return applied
 
     def _drain_own_pending(self) -> None:
@@ -129,35 +138,67 @@ class Scorer:
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state = json.loads(raw) if raw else session.new(name, batch[0][2], batch[0][3]["receivedAt"])
-            applied += self._apply(state, batch)
+            state, done = self._apply(json.loads(raw) if raw else None, name, batch)
+            applied += done
             self._save(pipe, state)
             for key, entry_id, _, _ in batch:
                 pipe.xack(key, keys.GROUP, entry_id)
         pipe.execute()
         return applied
 
-    def _apply(self, state: dict, batch: list) -> int:
+    def _apply(self, state: dict | None, name: str, batch: list) -> tuple[dict, int]:
         applied, trigger = 0, None
-        for _, entry_id, _, message in batch:
+        for _, entry_id, site, message in batch:
+            at = message["receivedAt"]
+            if state is None:
+                state = session.new(name, site, at)
             if _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
                 continue  # applied before a crash; its acknowledgement was lost
+            if session.ended(state, at):  # the visitor is back after the session ended
+                self._close(state)
+                state = session.renew(state, at)
             state["last_id"] = entry_id
             if not session.remember(state, message.get("messageId")):
                 continue
-            # Only a purchase closing an open session is learned from: snapshot just then.
             buying = state["outcome"] is None and message.get("event") == "Order Completed"
-            before = session.snapshot(state, message["receivedAt"]) if buying else None
-            session.apply(state, message, message["receivedAt"])
+            step_before = state["step"]
+            session.apply(state, message, at)
             if buying:
-                self.model.learn(before, abandoned=False)
+                self._learn(state)
+                self.pages.purchased(state["site"], state["pages"], _revenue(message, state))
+            elif learning.decision_point(state, message, step_before):
+                snap = session.snapshot(state, at, self.pages)
+                self.pending.setdefault(name, []).append(learning.encode(model.features(snap)))
             applied, trigger = applied + 1, entry_id
         if trigger:
             self._evaluate(state, now_ms(), trigger)
-        return applied
+        return state, applied
+
+    def _learn(self, state: dict) -> None:
+        """The session's outcome is known: learn its snapshots (see scorer.learning for which)."""
+        held = learning.take(self.redis, state["session"]) + self.pending.pop(state["session"], [])
+        abandoned = learning.label(state)
+        if abandoned is None:
+            return
+        for x in learning.examples(held):
+            self.model.learn_features(x, abandoned)
+        if self.checkpointer:
+            self.checkpointer.maybe_save(self.model)
+
+    def _close(self, state: dict) -> None:
+        """The session ended (SESSION_TIMEOUT without events): its outcome, learning, page statistics."""
+        if state["closed"]:
+            return
+        state["closed"] = True
+        if state["outcome"] is None:
+            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
+            self._learn(state)
+        seen = state["pages"]
+        self.pages.session_ended(state["site"], seen, entry=seen[0] if seen else None,
+                                 last=state["page"][0] if state["page"] else None, views=state["n"].get("pages", 0))
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
-        snap = session.snapshot(state, now)
+        snap = session.snapshot(state, now, self.pages)
         state["score"] = snap["score"] = self.model.score(snap)
         if state["outcome"] is not None or not self.ruleset.rules:
             return
@@ -165,17 +206,20 @@ class Scorer:
         if decision is None:
             return
         verdict = policy.admit(self.redis, self.ruleset, decision)
+        if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
+            state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
         if verdict == policy.CONTACT:
             decision["context"] = {
                 "cart": state["cart"],
                 "step": state["step"],
-                "timeline": state["timeline"],
+                "timeline": session.timeline(state),
                 "customer": dict(state["traits"], user_id=state["user_id"]),
             }
             self.on_decision(decision)
 
     def _save(self, pipe, state: dict) -> None:
-        pipe.set(keys.session(state["session"]), json.dumps(state, separators=(",", ":")), ex=defaults.SESSION_TTL)
+        pipe.set(keys.session(state["session"]), session.dump(state), ex=defaults.SESSION_TTL)
+        learning.hold(pipe, state["session"], self.pending.pop(state["session"], []))
         due = self._next_deadline(state)
         shard = stream.shard_of(state["session"], self.shards)
         if due is None:
@@ -186,8 +230,10 @@ class Scorer:
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
         of the rules in force being crossed, or the session ending."""
-        if state["outcome"] is not None:
+        if state["closed"]:
             return None
+        if state["outcome"] is not None:
+            return state["last_seen"] + defaults.SESSION_TIMEOUT  # closed then, for the page statistics
         now = now_ms()
         crossings = [state["step_at"] + int(seconds * 1000) + 1 for seconds in self.ruleset.thresholds]
         upcoming = [at for at in crossings if at > now]
@@ -214,8 +260,14 @@ class Scorer:
 
     def _deadline(self, state: dict, now: int, due: int) -> None:
         if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:
-            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
-            if state["cart"]["items"]:
-                self.model.learn(session.snapshot(state, state["last_seen"]), abandoned=True)
-            return
-        self._evaluate(state, now, f"deadline:{due}")
+            self._close(state)
+        elif state["outcome"] is None:
+            self._evaluate(state, now, f"deadline:{due}")
+
+
+def _revenue(message: dict, state: dict) -> float:
+    props = message.get("properties") or {}
+    for name in ("revenue", "total", "value"):
+        if name in props:
+            return session.number(props[name])
+    return state["cart"]["value"]

@@ -2,11 +2,14 @@
 
 SESSION_TIMEOUT = 30 * 60 * 1000  # ms without events that ends a session
 SESSION_TTL = 24 * 3600  # seconds a session's state is kept after its last event
-TIMELINE_LENGTH = 20  # entries of the timeline an agent sees
-RECENT_LENGTH = 40  # recent (event, time) pairs kept for windowed counts
-SEEN_LENGTH = 40  # recent messageIds kept to drop repeats
-MAX_CART_ITEMS = 50  # distinct products in a cart
+TIMELINE_LENGTH = 16  # entries of the timeline an agent sees
+RECENT_LENGTH = 32  # recent (event, time) pairs kept for windowed counts
+SEEN_LENGTH = 24  # recent messageIds kept (as short hashes) to drop repeats
+MAX_CART_ITEMS = 10  # distinct products in a cart
+MAX_FIELDS = 5  # form fields whose errors are counted one by one
+MAX_PAGES = 12  # distinct pages remembered per session (for bounce and exit rates, page value)
 MAX_TEXT = 120  # characters of any shopper-sent text kept in a session
+MAX_STATE_BYTES = 2048  # the stored JSON of one session, at most
 READ_COUNT = 200  # stream entries read per batch
 READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
 RULES_POLL = 1.0  # seconds between checks for a new rules version

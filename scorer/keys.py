@@ -2,7 +2,14 @@
 
 SESSION = "hr:sess:{{{session}}}"  # JSON of one session's state (see scorer.session)
 DEADLINES = "hr:deadlines:{{s{shard}}}"  # sorted set: session key -> ms when it must be looked at again
+SNAPSHOTS = "hr:snaps:{{{session}}}"  # list: a live session's snapshots awaiting its outcome (scorer.learning)
+PAGES = "hr:pages:{{{site}}}"  # hash: "<v|e|b|x|r>:<page id>" -> count or revenue (scorer.pages)
 GROUP = "scorer"  # consumer group on every event stream shard
+# Model checkpoints (scorer.checkpoint): one hash tag, so one Lua script may write them all.
+MODEL_VERSION = "hr:model:{model}:version"  # counter: the last checkpoint version handed out
+MODEL_KEPT = "hr:model:{model}:kept"  # sorted set: kept checkpoint versions, scored by version
+MODEL_META = "hr:model:{model}:meta"  # hash: version -> JSON metadata and HMAC of that checkpoint
+MODEL_PICKLE = "hr:model:{model}:pickle"  # hash: version -> the pickled model
 
 
 def session(session_key: str) -> str:
@@ -11,3 +18,11 @@ def session(session_key: str) -> str:
 
 def deadlines(shard: int) -> str:
     return DEADLINES.format(shard=shard)
+
+
+def snapshots(session_key: str) -> str:
+    return SNAPSHOTS.format(session=session_key)
+
+
+def pages(site: str) -> str:
+    return PAGES.format(site=site)

@@ -1,19 +1,31 @@
 """One shopper's live session, as plain JSON-able data updated by one event at a time.
 
-Only what an agent or a rule needs is kept, and every string a browser sent is capped. Nothing a
-shopper typed into a form is here: the snippet never sends it, and properties are kept by name only.
+Only what an agent, a rule or the model needs is kept, every string a browser sent is capped, and
+`dump` holds the stored JSON to MAX_STATE_BYTES. Nothing a shopper typed into a form is here: the
+snippet never sends it, and properties are kept by name only. Times inside the lists are tenths of
+a second since the session began, to keep them short.
 """
 
-from scorer import defaults
+import hashlib
+import json
+import re
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scorer import defaults, pages
 
 FRICTION = (
     "Payment Failed", "Form Error", "Rage Click", "Dead Click", "JS Error", "Exit Intent", "Idle",
-    "Coupon Denied",
+    "Coupon Denied", "Back And Forth",
 )
 STEP_EVENTS = {"Cart Viewed": "cart", "Checkout Started": "checkout", "Order Completed": "complete"}
+QUIET = ("Heartbeat",)  # liveness only: neither in the timeline nor counted
+_MOBILE = re.compile(r"Mobi|Android|iPhone|iPod|Windows Phone", re.I)
+_TABLET = re.compile(r"iPad|Tablet", re.I)
 
 
-def new(session_key: str, site: str, now: int) -> dict:
+def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
     return {
         "session": session_key,
         "anonymous_id": None,
@@ -23,17 +35,39 @@ def new(session_key: str, site: str, now: int) -> dict:
         "last_seen": now,
         "step": None,
         "step_at": now,
-        "cart": {"items": [], "value": 0.0},
+        "cart": {"items": [], "value": 0.0, "count": 0},
         "events": 0,
-        "signals": {},
-        "recent": [],
-        "timeline": [],
+        "signals": {},  # friction event -> times
+        "fields": {},  # form field -> errors on it
+        "n": {},  # pages, products (viewed), adds, removes, idle (s)
+        "kinds": {kind: [0, 0] for kind in pages.KINDS},  # page kind -> [pages, ms spent on them]
+        "page": None,  # [page id, kind, ms it was entered]
+        "pages": [],  # distinct page ids in order of first view (the first is the entry page)
+        "device": None,
+        "tz": None,
+        "visits": visits,  # sessions of this visitor the scorer has seen, this one included
+        "recent": [],  # [event, tenths of a second since start], for windowed counts
+        "timeline": [],  # [tenths since start, what, detail]
         "traits": {},
         "score": None,
-        "outcome": None,
+        "outcome": None,  # None while live, then "purchase", "abandoned" (ended with a cart) or "left"
+        "contact": None,  # None, or the policy's verdict when a rule fired: "contact" or "holdout"
+        "closed": False,  # its end was handled: outcome settled, page statistics counted
         "last_id": "0-0",
-        "seen": [],
+        "seen": [],  # short hashes of the last message ids applied
     }
+
+
+def renew(old: dict, now: int) -> dict:
+    """The next session of the same visitor, after the last one ended."""
+    state = new(old["session"], old["site"], now, visits=old.get("visits", 1) + 1)
+    for name in ("anonymous_id", "user_id", "traits", "device", "tz", "last_id", "seen"):
+        state[name] = old[name]
+    return state
+
+
+def ended(state: dict, now: int) -> bool:
+    return state["closed"] or now - state["last_seen"] >= defaults.SESSION_TIMEOUT
 
 
 def text(value, limit: int = defaults.MAX_TEXT) -> str:
@@ -48,32 +82,77 @@ def number(value, default: float = 0.0) -> float:
     return result if result == result and abs(result) < 1e12 else default  # drop NaN and absurd values
 
 
+def _tenths(state: dict, now: int) -> int:
+    return max(0, (now - state["started_at"]) // 100)
+
+
+def _count(state: dict, name: str, amount: float = 1) -> None:
+    state["n"][name] = state["n"].get(name, 0) + amount
+
+
 def apply(state: dict, message: dict, now: int) -> None:
     """Apply one validated message, received at ``now`` (ms)."""
     state["events"] += 1
     state["last_seen"] = now
     state["anonymous_id"] = state["anonymous_id"] or message.get("anonymousId")
     if message.get("userId"):
-        state["user_id"] = text(message["userId"], 200)
+        state["user_id"] = text(message["userId"], 100)
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    _context(state, context)
     kind = message["type"]
-    props = message.get("properties") or {}
+    props = message.get("properties") if isinstance(message.get("properties"), dict) else {}
     if kind == "identify":
         # Segment sends traits at the top of the message, RudderStack under context.traits.
-        traits = message.get("traits") or (message.get("context") or {}).get("traits")
+        traits = message.get("traits") or context.get("traits")
         _traits(state, traits if isinstance(traits, dict) else {})
         _timeline(state, now, "Identified", "")
     elif kind == "page":
-        page = (message.get("context") or {}).get("page")
-        page = page if isinstance(page, dict) else {}  # any JSON passes the collector's context
-        _timeline(state, now, "Page", text(page.get("title") or page.get("path") or message.get("name")))
+        page = context.get("page") if isinstance(context.get("page"), dict) else {}
+        path = text(page.get("path") or props.get("path") or "/", pages.MAX_PATH)
+        _page(state, path, pages.kind(path, message.get("category") or props.get("category")), now)
+        _timeline(state, now, "Page", text(page.get("title") or message.get("name") or path, 60))
     else:
-        _track(state, text(message["event"], 100), props, now)
+        _track(state, text(message["event"], 40), props, now)
+
+
+def _context(state: dict, context: dict) -> None:
+    if state["device"] is None and isinstance(context.get("userAgent"), str):
+        agent = context["userAgent"]
+        state["device"] = "tablet" if _TABLET.search(agent) else "mobile" if _MOBILE.search(agent) else "desktop"
+    if state["tz"] is None and isinstance(context.get("timezone"), str):
+        state["tz"] = text(context["timezone"], 40)
+
+
+def _page(state: dict, path: str, kind: str, now: int) -> None:
+    _leave_page(state, now)
+    page = pages.page_id(path)
+    state["page"] = [page, kind, now]
+    state["kinds"][kind][0] += 1
+    _count(state, "pages")
+    if page not in state["pages"] and len(state["pages"]) < defaults.MAX_PAGES:
+        state["pages"].append(page)
+
+
+def _leave_page(state: dict, now: int) -> None:
+    if state["page"]:
+        _, kind, entered = state["page"]
+        state["kinds"][kind][1] += max(0, now - entered)
 
 
 def _track(state: dict, event: str, props: dict, now: int) -> None:
-    state["recent"] = (state["recent"] + [[event, now]])[-defaults.RECENT_LENGTH:]
+    if event in QUIET:
+        return
+    state["recent"] = (state["recent"] + [[event, _tenths(state, now)]])[-defaults.RECENT_LENGTH:]
     if event in FRICTION:
         state["signals"][event] = state["signals"].get(event, 0) + 1
+    if event == "Form Error":
+        field = text(props.get("field") or "?", 24)
+        if field in state["fields"] or len(state["fields"]) < defaults.MAX_FIELDS:
+            state["fields"][field] = state["fields"].get(field, 0) + 1
+    elif event == "Idle":
+        _count(state, "idle", min(max(number(props.get("seconds"), 30), 0), 3600))
+    elif event == "Product Viewed":
+        _count(state, "products")
     if event == "Checkout Step Viewed":
         _step(state, text(props.get("step_name") or f"step {text(props.get('step'), 10)}", 40), now)
     elif event in STEP_EVENTS:
@@ -81,8 +160,10 @@ def _track(state: dict, event: str, props: dict, now: int) -> None:
     elif event == "Product Viewed" and state["step"] in (None, "browse"):
         _step(state, "browse", now)
     if event == "Product Added":
+        _count(state, "adds")
         _add(state["cart"], props)
     elif event == "Product Removed":
+        _count(state, "removes")
         _remove(state["cart"], props)
     elif event in ("Cart Viewed", "Checkout Started") and isinstance(props.get("products"), list):
         state["cart"]["items"] = []
@@ -100,12 +181,12 @@ def _step(state: dict, step: str, now: int) -> None:
 
 
 def _product_id(props: dict) -> str:
-    return text(props.get("product_id") or props.get("sku") or props.get("name") or "?", 64)
+    return text(props.get("product_id") or props.get("sku") or props.get("name") or "?", 24)
 
 
 def _add(cart: dict, props: dict) -> None:
     pid = _product_id(props)
-    quantity = max(1, int(number(props.get("quantity"), 1)))
+    quantity = min(max(1, int(number(props.get("quantity"), 1))), 999)
     for item in cart["items"]:
         if item["id"] == pid:
             item["quantity"] += quantity
@@ -115,7 +196,7 @@ def _add(cart: dict, props: dict) -> None:
             return
         cart["items"].append({
             "id": pid,
-            "name": text(props.get("name") or pid, 80),
+            "name": text(props.get("name") or pid, 40),
             "price": max(0.0, number(props.get("price"))),
             "quantity": quantity,
         })
@@ -130,6 +211,7 @@ def _remove(cart: dict, props: dict) -> None:
 
 def _total(cart: dict) -> None:
     cart["value"] = round(sum(item["price"] * item["quantity"] for item in cart["items"]), 2)
+    cart["count"] = sum(item["quantity"] for item in cart["items"])
 
 
 def _traits(state: dict, traits: dict) -> None:
@@ -143,9 +225,9 @@ def _detail(event: str, props: dict) -> str:
     if event == "Payment Failed":
         return text(props.get("reason"), 60)
     if event == "Form Error":
-        return text(f"{text(props.get('field'), 40)}: {text(props.get('message'), 60)}")
+        return text(f"{text(props.get('field'), 30)}: {text(props.get('message'), 60)}", 60)
     if event in ("Product Added", "Product Removed", "Product Viewed"):
-        return text(props.get("name") or props.get("sku"), 80)
+        return text(props.get("name") or props.get("sku"), 60)
     if event == "Checkout Step Viewed":
         return text(props.get("step_name") or props.get("step"), 40)
     if event in ("Order Completed", "Checkout Started", "Cart Viewed"):
@@ -155,38 +237,106 @@ def _detail(event: str, props: dict) -> str:
 
 
 def _timeline(state: dict, now: int, what: str, detail: str) -> None:
-    state["timeline"] = (state["timeline"] + [{"at": now, "what": what, "detail": detail}])[
-        -defaults.TIMELINE_LENGTH:
-    ]
+    state["timeline"] = (state["timeline"] + [[_tenths(state, now), what, detail]])[-defaults.TIMELINE_LENGTH:]
 
 
 def remember(state: dict, message_id: str | None) -> bool:
     """False when ``message_id`` was applied already: the collector's client resent it."""
     if not message_id:
         return True
-    if message_id in state["seen"]:
+    short = hashlib.blake2b(message_id.encode(), digest_size=6).hexdigest()
+    if short in state["seen"]:
         return False
-    state["seen"] = (state["seen"] + [message_id])[-defaults.SEEN_LENGTH:]
+    state["seen"] = (state["seen"] + [short])[-defaults.SEEN_LENGTH:]
     return True
 
 
-def snapshot(state: dict, now: int) -> dict:
-    """What rules and the model see: plain data, times relative to ``now``."""
+@lru_cache(maxsize=512)
+def _zone(name: str | None):
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_hour(state: dict, now: int) -> int | None:
+    zone = _zone(state["tz"])
+    return datetime.fromtimestamp(now / 1000, zone).hour if zone else None
+
+
+def snapshot(state: dict, now: int, page_stats=None) -> dict:
+    """What rules and the model see: plain data, times relative to ``now``. ``page_stats``: a
+    scorer.pages.Stats for the bounce, exit and page-value features (zeros without it)."""
+    started = state["started_at"]
+    kinds = {kind: list(counts) for kind, counts in state["kinds"].items()}
+    if state["page"]:  # the page being read counts for its kind until the next one
+        kinds[state["page"][1]][1] += max(0, now - state["page"][2])
+    bounce, exit_, value = page_stats.rates(state["site"], state["pages"]) if page_stats else (0.0, 0.0, 0.0)
     return {
         "anonymous_id": state["anonymous_id"] or state["session"],
         "user_id": state["user_id"],
         "site": state["site"],
         "step": state["step"],
         "step_seconds": (now - state["step_at"]) / 1000,
-        "session_seconds": (now - state["started_at"]) / 1000,
+        "session_seconds": (now - started) / 1000,
         "cart_value": state["cart"]["value"],
-        "cart_items": sum(item["quantity"] for item in state["cart"]["items"]),
+        "cart_items": state["cart"]["count"],
         "signals": dict(state["signals"]),
-        "recent": state["recent"],
+        "fields": dict(state["fields"]),
+        "counts": dict(state["n"]),
+        "kinds": {kind: {"pages": n, "seconds": ms / 1000} for kind, (n, ms) in kinds.items()},
+        "bounce_rate": bounce,
+        "exit_rate": exit_,
+        "page_value": value,
+        "device": state["device"],
+        "local_hour": local_hour(state, now),
+        "returning": state["visits"] > 1 or bool(state["user_id"]),
+        "idle_seconds": state["n"].get("idle", 0),
+        "quiet_seconds": (now - state["last_seen"]) / 1000,
+        "recent": [[event, started + tenths * 100] for event, tenths in state["recent"]],
         "events": state["events"],
         "score": state["score"],
+        "traits": dict(state["traits"]),
         "now": now,
     }
+
+
+def timeline(state: dict) -> list[dict]:
+    return [{"at": state["started_at"] + tenths * 100, "what": what, "detail": detail}
+            for tenths, what, detail in state["timeline"]]
+
+
+def dump(state: dict) -> str:
+    """The state as stored: JSON of at most MAX_STATE_BYTES. A session that would pass it (only one
+    full of maximal strings does) loses, in this order, the oldest timeline and recent entries, the
+    length of cart item names and traits, then the rest of those lists and the oldest message ids."""
+    raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    while len(raw.encode()) > defaults.MAX_STATE_BYTES:
+        _trim(state)
+        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    return raw
+
+
+def _trim(state: dict) -> None:
+    items = state["cart"]["items"]
+    if len(state["timeline"]) > 4:
+        del state["timeline"][0]
+    elif len(state["recent"]) > 8:
+        del state["recent"][0]
+    elif any(len(item["name"]) > 12 for item in items) or any(len(str(v)) > 24 for v in state["traits"].values()):
+        for item in items:
+            item["name"] = item["name"][:12]
+        state["traits"] = {k: v if isinstance(v, bool) else str(v)[:24] for k, v in state["traits"].items()}
+    elif state["timeline"] or state["recent"]:
+        state["timeline"], state["recent"] = state["timeline"][1:], state["recent"][1:]
+    elif len(state["seen"]) > 8:
+        del state["seen"][0]
+    elif any(item["name"] for item in items) or state["traits"]:
+        for item in items:
+            item["name"] = ""
+        state["traits"] = {}
+    else:  # the caps on every list and string make this unreachable
+        raise ValueError(f"session {state['session'][:40]!r} cannot be held to {defaults.MAX_STATE_BYTES} bytes")
 
 
 def public(state: dict) -> dict:
@@ -199,8 +349,10 @@ def public(state: dict) -> dict:
         "events": state["events"],
         "signals": state["signals"],
         "score": state["score"],
-        "timeline": state["timeline"],
+        "timeline": timeline(state),
         "started_at": state["started_at"],
         "last_seen": state["last_seen"],
         "outcome": state["outcome"],
+        "visits": state["visits"],
+        "device": state["device"],
     }

@@ -7,7 +7,7 @@ import pytest
 
 from rules import keys as rules_keys
 from rules import store
-from scorer import keys
+from scorer import keys, session
 from scorer.consumer import Scorer, now_ms
 from tracker import stream
 
@@ -92,7 +92,7 @@ def test_events_build_the_live_session(redis, scorer):
     state = live(redis)
     assert state["anonymous_id"] == "anon-1" and state["site"] == SITE
     assert state["step"] == "payment" and state["cart"]["value"] == 120.0 and state["events"] == 2
-    assert [e["what"] for e in state["timeline"]] == ["Product Added", "Checkout Step Viewed"]
+    assert [e["what"] for e in session.timeline(state)] == ["Product Added", "Checkout Step Viewed"]
 
 
 def test_two_payment_failures_on_payment_make_exactly_one_decision(redis, scorer, decisions):
@@ -109,7 +109,7 @@ def test_two_payment_failures_on_payment_make_exactly_one_decision(redis, scorer
     context = decision["context"]
     assert context["step"] == "payment"
     assert context["cart"] == {"items": [{"id": "boots", "name": "Boots", "price": 120.0, "quantity": 1}],
-                               "value": 120.0}
+                               "value": 120.0, "count": 1}
     assert [e["what"] for e in context["timeline"]][-2:] == ["Payment Failed", "Payment Failed"]
     assert context["timeline"][-1]["detail"] == "card declined"
 
@@ -211,4 +211,56 @@ def test_odd_but_accepted_page_context_does_not_stop_the_scorer(redis, scorer, d
            "messageId": "m-odd", "receivedAt": now_ms()}
     stream.append(redis, SITE, [odd] + to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
     assert drain(scorer) == 5
-    assert live(redis)["timeline"][0]["detail"] == "Checkout" and len(decisions) == 1
+    assert session.timeline(live(redis))[0]["detail"] == "Checkout" and len(decisions) == 1
+
+
+def test_a_purchase_teaches_the_snapshots_held_since_its_decision_points(redis, scorer):
+    """Snapshots taken at step entries and friction, over several batches, are learned as one purchase."""
+    stream.append(redis, SITE, to_payment(), SHARDS)  # the payment step: one decision point
+    drain(scorer)
+    assert redis.llen(keys.snapshots("anon-1")) == 1 and scorer.model.learned == 0
+    stream.append(redis, SITE, [event("Payment Failed"), event("Order Completed", {"revenue": 120})], SHARDS)
+    drain(scorer)
+    assert scorer.model.learned == 2 and not redis.exists(keys.snapshots("anon-1"))
+
+
+def test_a_contacted_session_teaches_nothing(redis, scorer, decisions):
+    """A shopper who was contacted and then bought is not taken as proof that failures are harmless."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    assert len(decisions) == 1 and live(redis)["contact"] == "contact"
+    stream.append(redis, SITE, [event("Order Completed", {"revenue": 120})], SHARDS)
+    drain(scorer)
+    assert live(redis)["outcome"] == "purchase" and scorer.model.learned == 0
+
+
+def test_a_held_out_session_is_learned_from(redis, decisions):
+    """The control group's sessions end on their own: they are what the model learns from."""
+    store.save(redis, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"), "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer.ensure_groups()
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
+    drain(scorer)
+    stream.append(redis, SITE, [event("Order Completed")], SHARDS)
+    drain(scorer)
+    assert decisions == [] and live(redis)["contact"] == "holdout" and scorer.model.learned == 3
+
+
+def test_a_visitor_back_after_30_minutes_starts_a_new_returning_session(redis, scorer):
+    """The old session is closed (abandoned, learned) and a new one begins, counted as a return visit."""
+    long_ago = now_ms() - 31 * 60 * 1000
+    stream.append(redis, SITE, to_payment(long_ago), SHARDS)
+    stream.append(redis, SITE, [event("Product Viewed", {"product_id": "hat"})], SHARDS)
+    drain(scorer)
+    state = live(redis)
+    assert (state["visits"], state["events"], state["cart"]["items"], state["outcome"]) == (2, 1, [], None)
+    assert scorer.model.learned == 1  # the first visit's payment-step snapshot, as an abandonment
+
+
+def test_session_state_stays_under_2_kb_in_redis(redis, scorer):
+    """A long, busy session is stored in at most 2 KB."""
+    many = [event("Product Viewed", {"product_id": f"p{i}", "name": "A product with a long name " * 3})
+            for i in range(60)]
+    stream.append(redis, SITE, to_payment() + many + [event("Payment Failed")] * 1, SHARDS)
+    drain(scorer)
+    assert len(redis.get(keys.session("anon-1"))) <= 2048 and live(redis)["events"] == 63

@@ -24,6 +24,7 @@ def test_product_added_fills_the_cart_and_its_value():
             {"id": "p2", "name": "Socks", "price": 4.5, "quantity": 2},
         ],
         "value": 89.0,
+        "count": 3,
     }
 
 
@@ -84,7 +85,7 @@ def test_order_completed_ends_the_session_as_a_purchase():
     state = fresh()
     track(state, "Order Completed", total=99)
     assert (state["step"], state["outcome"]) == ("complete", "purchase")
-    assert state["timeline"][-1]["detail"] == "99.00"
+    assert session.timeline(state)[-1]["detail"] == "99.00"
 
 
 def test_friction_signals_are_counted():
@@ -96,13 +97,15 @@ def test_friction_signals_are_counted():
     assert state["events"] == 4
 
 
-def test_timeline_keeps_the_last_20_entries():
-    """The agent's timeline keeps the 20 most recent events, oldest dropped."""
+def test_timeline_keeps_the_last_16_entries():
+    """The agent's timeline keeps the 16 most recent events, oldest dropped."""
     state = fresh()
     for i in range(25):
-        track(state, "Product Viewed", at=T0 + i, name=f"item {i}")
-    assert len(state["timeline"]) == defaults.TIMELINE_LENGTH == 20
-    assert state["timeline"][0]["detail"] == "item 5" and state["timeline"][-1]["detail"] == "item 24"
+        track(state, "Product Viewed", at=T0 + i * 1000, name=f"item {i}")
+    shown = session.timeline(state)
+    assert len(shown) == defaults.TIMELINE_LENGTH == 16
+    assert shown[0] == {"at": T0 + 9000, "what": "Product Viewed", "detail": "item 9"}
+    assert shown[-1]["detail"] == "item 24"
 
 
 def test_timeline_shows_page_title_and_identify():
@@ -111,7 +114,7 @@ def test_timeline_shows_page_title_and_identify():
     session.apply(state, {"type": "page", "anonymousId": "anon-1", "context": {"page": {"title": "Checkout"}}}, T0)
     session.apply(state, {"type": "identify", "anonymousId": "anon-1", "userId": "u-9",
                           "traits": {"name": "Ada", "password": "secret"}}, T0)
-    assert [(e["what"], e["detail"]) for e in state["timeline"]] == [("Page", "Checkout"), ("Identified", "")]
+    assert [(e["what"], e["detail"]) for e in session.timeline(state)] == [("Page", "Checkout"), ("Identified", "")]
     assert state["user_id"] == "u-9" and state["traits"] == {"name": "Ada"}
 
 
@@ -119,7 +122,7 @@ def test_form_error_keeps_field_and_message_only():
     """A Form Error shows which field and what went wrong on the timeline."""
     state = fresh()
     track(state, "Form Error", field="postcode", message="not a postcode")
-    assert state["timeline"][-1] == {"at": T0, "what": "Form Error", "detail": "postcode: not a postcode"}
+    assert session.timeline(state)[-1] == {"at": T0, "what": "Form Error", "detail": "postcode: not a postcode"}
 
 
 def test_repeated_message_id_is_remembered():
@@ -148,10 +151,10 @@ def test_long_strings_from_the_browser_are_capped():
     track(state, long)
     session.apply(state, {"type": "identify", "userId": long, "traits": {"email": long}}, T0)
     item = state["cart"]["items"][0]
-    assert len(item["id"]) == 64 and len(item["name"]) == 80
-    assert len(state["timeline"][1]["detail"]) == 60
-    assert len(state["timeline"][2]["what"]) == 100
-    assert len(state["user_id"]) == 200 and len(state["traits"]["email"]) == 80
+    assert len(item["id"]) == 24 and len(item["name"]) == 40
+    assert len(state["timeline"][1][2]) == 60
+    assert len(state["timeline"][2][1]) == 40
+    assert len(state["user_id"]) == 100 and len(state["traits"]["email"]) == 80
 
 
 def test_nan_and_absurd_prices_count_as_zero():
@@ -164,12 +167,12 @@ def test_nan_and_absurd_prices_count_as_zero():
     assert state["cart"]["value"] == 12.5
 
 
-def test_cart_is_capped_at_50_products():
-    """More than 50 distinct products leave the cart at 50 lines."""
+def test_cart_is_capped_at_10_products():
+    """More than 10 distinct products leave the cart at 10 lines."""
     state = fresh()
     for i in range(60):
         track(state, "Product Added", product_id=f"p{i}", price=1)
-    assert len(state["cart"]["items"]) == defaults.MAX_CART_ITEMS and state["cart"]["value"] == 50.0
+    assert len(state["cart"]["items"]) == defaults.MAX_CART_ITEMS == 10 and state["cart"]["value"] == 10.0
 
 
 def test_snapshot_gives_rules_times_relative_to_now():
@@ -196,4 +199,67 @@ def test_page_whose_context_page_is_not_an_object_is_still_applied():
     """A page message whose context.page is a string (the collector lets any JSON through) falls back to its name."""
     state = fresh()
     session.apply(state, {"type": "page", "anonymousId": "anon-1", "name": "Home", "context": {"page": "home"}}, T0)
-    assert state["timeline"] == [{"at": T0, "what": "Page", "detail": "Home"}] and state["events"] == 1
+    assert session.timeline(state) == [{"at": T0, "what": "Page", "detail": "Home"}] and state["events"] == 1
+
+
+def page(state, path: str, at: int, **extra) -> None:
+    session.apply(state, {"type": "page", "anonymousId": "anon-1", "context": {"page": {"path": path}}, **extra}, at)
+
+
+def test_pages_are_counted_by_kind_with_the_time_spent_on_them():
+    """Product, informational and administrative pages are counted, with the time until the next page."""
+    state = fresh()
+    page(state, "/p/boots", T0)
+    page(state, "/faq", T0 + 20_000)
+    page(state, "/cart", T0 + 25_000)
+    page(state, "/whatever", T0 + 26_000, category="Informational")  # the site's own category wins
+    kinds = session.snapshot(state, T0 + 30_000)["kinds"]
+    assert kinds == {"product": {"pages": 1, "seconds": 20.0}, "info": {"pages": 2, "seconds": 9.0},
+                     "admin": {"pages": 1, "seconds": 1.0}}
+    assert len(state["pages"]) == 4
+
+
+def test_device_and_local_hour_come_from_the_context():
+    """A phone's user agent makes a mobile session; the browser's time zone gives the shopper's hour."""
+    state = fresh()
+    session.apply(state, {"type": "track", "event": "Product Viewed", "properties": {}, "context": {
+        "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+        "timezone": "Asia/Tokyo"}}, T0)
+    snap = session.snapshot(state, T0)  # T0 is 2027-01-15 08:00 UTC
+    assert snap["device"] == "mobile" and snap["local_hour"] == 17
+
+
+def test_form_errors_are_counted_per_field_and_heartbeats_are_not_events_to_show():
+    state = fresh()
+    for field in ("postcode", "postcode", "phone"):
+        track(state, "Form Error", field=field, message="wrong")
+    track(state, "Heartbeat", seconds=15)
+    assert state["fields"] == {"postcode": 2, "phone": 1}
+    assert [what for _, what, _ in state["timeline"]] == ["Form Error"] * 3 and len(state["recent"]) == 3
+
+
+def test_a_visitor_back_after_the_session_ended_starts_a_returning_session():
+    state = fresh()
+    track(state, "Product Added", product_id="p", price=5)
+    later = T0 + defaults.SESSION_TIMEOUT + 1
+    assert session.ended(state, later)
+    again = session.renew(state, later)
+    assert again["visits"] == 2 and again["cart"]["items"] == [] and again["anonymous_id"] == "anon-1"
+    assert session.snapshot(again, later)["returning"] is True
+
+
+def test_a_hostile_session_is_stored_in_at_most_2_kb():
+    """Every list and string at its cap: the stored JSON still fits, the cart value is kept."""
+    state = fresh()
+    long = "x" * 5000
+    session.apply(state, {"type": "identify", "userId": long,
+                          "traits": {name: long for name in ("name", "email", "phone", "segment", "plan")}}, T0)
+    for i in range(40):
+        track(state, "Product Added", at=T0 + i, product_id=f"{i}{long}", name=long, price=1e6, quantity=999)
+        track(state, "Form Error", at=T0 + i, field=f"{i}{long}", message=long)
+        track(state, f"{i}{long}", at=T0 + i)
+        page(state, f"/{i}/{long}", T0 + i)
+        session.remember(state, f"{i}{long}")
+    raw = session.dump(state)
+    assert len(raw.encode()) <= defaults.MAX_STATE_BYTES == 2048
+    assert state["cart"]["value"] == 10 * 999 * 1e6 and state["cart"]["count"] == 10 * 999

@@ -1,0 +1,79 @@
+"""Learning from how sessions end: snapshots at decision points, held until the outcome is known.
+
+A snapshot (the model's feature vector) is taken at each decision point of a session: when it
+enters a step, at a friction event, and every EVERY_EVENTS events. Snapshots wait in Redis, the
+latest MAX_SNAPSHOTS per session, until the session ends: Order Completed makes every one of them
+an example of a purchase, and a session that ends (SESSION_TIMEOUT without events) with a cart
+makes them examples of an abandonment. A session that ends with an empty cart teaches nothing: it
+was never at risk of abandoning one.
+
+Contacted sessions are not learned from. A shopper an agent helped may buy *because* of the help;
+learning "two payment failures, then a purchase" from them would teach the model that friction is
+harmless, and it would stop flagging the very shoppers the contacts save. Only sessions whose
+outcome is their own are learned: those no rule fired for, those a rule fired for but the contact
+policy held back (the holdout group, a cooldown). Whether a rule fires depends on what the session
+looks like, and the holdout on a hash of the shopper's id, never on the outcome; so leaving the
+contacted sessions out thins the examples where rules fire (the holdout keeps that region
+observed) without biasing P(abandon | features) there.
+"""
+
+import json
+
+from rules import policy
+from scorer import defaults, keys, model, session
+
+MAX_SNAPSHOTS = 8  # per session, the latest kept
+EVERY_EVENTS = 10  # a snapshot every this many events, besides step entries and friction
+FORMAT = 1  # of a stored snapshot: [FORMAT, *feature values in model.NAMES order]
+
+
+def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
+    if state["outcome"] is not None:
+        return False
+    return (state["step"] != step_before or message.get("event") in session.FRICTION
+            or state["events"] % EVERY_EVENTS == 0)
+
+
+def encode(x: dict) -> str:
+    return json.dumps([FORMAT, *model.vector(x)], separators=(",", ":"))
+
+
+def hold(pipe, session_key: str, encoded: list[str]) -> None:
+    """Queue (on a pipeline) the session's new snapshots, keeping only the latest MAX_SNAPSHOTS."""
+    if not encoded:
+        return
+    key = keys.snapshots(session_key)
+    pipe.rpush(key, *encoded)
+    pipe.ltrim(key, -MAX_SNAPSHOTS, -1)
+    pipe.expire(key, defaults.SESSION_TTL)
+
+
+def take(redis, session_key: str) -> list[str]:
+    """The session's held snapshots, removed from Redis so they are learned once."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.lrange(keys.snapshots(session_key), 0, -1)
+    pipe.delete(keys.snapshots(session_key))
+    held, _ = pipe.execute()
+    return [raw.decode() for raw in held]
+
+
+def label(state: dict) -> bool | None:
+    """True: abandoned; False: purchased; None: nothing to learn from this session."""
+    if state["contact"] == policy.CONTACT:
+        return None
+    if state["outcome"] == "purchase":
+        return False
+    if state["outcome"] == "abandoned":
+        return True
+    return None
+
+
+def examples(encoded: list[str]) -> list[dict]:
+    """Feature dicts of stored snapshots; one of another format or length (written before an
+    upgrade) is skipped."""
+    out = []
+    for raw in encoded:
+        values = json.loads(raw)
+        if values[0] == FORMAT and len(values) == len(model.NAMES) + 1:
+            out.append(model.from_vector(values[1:]))
+    return out
