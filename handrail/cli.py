@@ -1,5 +1,6 @@
 """The `handrail` command."""
 
+import json
 import logging
 import os
 import secrets
@@ -149,13 +150,18 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
 @click.option("--shards", default=tracker_defaults.STREAM_SHARDS, show_default=True, type=int,
               envvar="HANDRAIL_STREAM_SHARDS")
 @redis_url_option
-def scorer(shards, redis_url):
+@click.option("--name", default=None, help="Consumer name in the stream groups (default: host-pid). A scorer "
+                                           "restarted under the same name takes up its unacknowledged entries at once.")
+@click.option("--secret", envvar=["HANDRAIL_MODEL_SECRET", "HANDRAIL_ADMIN_TOKEN"], default=None,
+              help="Signs the model's checkpoints [env HANDRAIL_MODEL_SECRET, else HANDRAIL_ADMIN_TOKEN]. "
+                   "Without it the model is neither saved nor loaded.")
+def scorer(shards, redis_url, name, secret):
     """The stream consumer (the Procfile's `scorer` process)."""
     from handrail import scorer_process
 
     if not redis_url:
         raise click.ClickException("REDIS_URL is not set")
-    scorer_process.run(redis_url, shards)
+    scorer_process.run(redis_url, shards, name=name, secret=secret)
 
 
 @main.command()
@@ -164,11 +170,16 @@ def scorer(shards, redis_url):
 @click.option("--rate", default=0.4, show_default=True, type=float, help="New shoppers per second.")
 @click.option("--sessions", default=0, type=int, help="Stop after this many shoppers (0: run until stopped).")
 @click.option("--seed", default=None, type=int)
-def simulate(url, write_key, rate, sessions, seed):
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="How many times faster than life the shoppers shop.")
+@click.option("--truth", type=click.File("a"),
+              help="Append each shopper's truth to this file, one JSON line each: anonymousId, persona, "
+                   "stuck, outcome, start and leave_at (epoch ms).")
+def simulate(url, write_key, rate, sessions, seed, speed, truth):
     """Simulated shoppers driving the real collector over HTTP."""
     from demo.simulator import Simulator
 
-    Simulator(url, write_key, rate=rate, seed=seed).run(sessions or None)
+    Simulator(url, write_key, rate=rate, seed=seed, speed=speed, truth=truth).run(sessions or None)
 
 
 @main.group()
@@ -232,26 +243,43 @@ def model():
 
 
 @model.command("evaluate")
-@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The UCI Online Shoppers Purchasing Intention CSV.")
+@click.option("--simulated", is_flag=True,
+              help="Simulated shoppers instead: how early shoppers in trouble are flagged, 1 false alarm in 100.")
 @click.option("--protocol", type=click.Choice(["prequential", "split"]), default="prequential", show_default=True,
-              help="prequential: test-then-train on every row; split: learn 70 %, score the other 30 %.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the row shuffle and the learner.")
+              help="With --dataset. prequential: test-then-train on every row; split: learn 70 %, "
+                   "score the other 30 %.")
+@click.option("--sessions", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="With --simulated: how many shoppers to simulate.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the row shuffle (or of the shoppers) and the learner.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def model_evaluate(dataset, protocol, seed, as_json):
-    """ROC AUC (exact), F1, accuracy, log loss and a calibration table of the online learner on DATASET."""
-    import json
+def model_evaluate(dataset, simulated, protocol, sessions, seed, as_json):
+    """The online learner on the UCI dataset (ROC AUC, F1, accuracy, log loss, calibration) or, with
+    --simulated, on simulated shoppers (how many seconds before they leave shoppers in trouble are flagged)."""
+    if (dataset is None) == (not simulated):
+        raise click.UsageError("give either --dataset FILE or --simulated (one of them, not both)")
+    result = _evaluate_simulated(sessions, seed) if simulated else _evaluate_dataset(dataset, protocol, seed)
+    if as_json:
+        click.echo(json.dumps(result))
+    elif simulated:
+        _print_simulated(result)
+    else:
+        _print_dataset(result, protocol, seed)
 
+
+def _evaluate_dataset(dataset: Path, protocol: str, seed: int) -> dict:
     from scorer import evaluation
 
     rows = evaluation.load(dataset)
     started = time.monotonic()
     with click.progressbar(length=len(rows), label=f"{protocol}, seed {seed}", file=sys.stderr) as bar:
         result = evaluation.evaluate(rows, protocol, seed, tick=lambda: bar.update(1))
-    result["seconds"] = round(time.monotonic() - started, 1)
-    if as_json:
-        click.echo(json.dumps(result))
-        return
+    return dict(result, seconds=round(time.monotonic() - started, 1))
+
+
+def _print_dataset(result: dict, protocol: str, seed: int) -> None:
     click.echo(f"{protocol}, seed {seed}: {result['rows']} rows scored, {result['positives']} positive, "
                f"{result['seconds']} s")
     for name in ("roc_auc", "f1", "accuracy", "log_loss"):
@@ -262,6 +290,41 @@ def model_evaluate(dataset, protocol, seed, as_json):
         predicted = "-" if row["count"] == 0 else f"{row['mean_predicted']:.3f}"
         observed = "-" if row["count"] == 0 else f"{row['observed_rate']:.3f}"
         click.echo(f"    {row['low']:.1f}-{row['high']:.1f}  {row['count']:>7}{predicted:>11}{observed:>10}")
+
+
+def _evaluate_simulated(sessions: int, seed: int) -> dict:
+    from scorer import simulated
+
+    started = time.monotonic()
+    with click.progressbar(length=sessions, label=f"simulated, seed {seed}", file=sys.stderr) as bar:
+        result = simulated.evaluate(sessions, seed, tick=lambda: bar.update(1))
+    return dict(result, seconds=round(time.monotonic() - started, 1))
+
+
+def _lead(quartiles: dict | None) -> str:
+    if quartiles is None:
+        return "-"
+    return f"{quartiles['median']:.0f} s (quartiles {quartiles['q1']:.0f}-{quartiles['q3']:.0f})"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({100 * part / whole:.1f} %)" if whole else f"{part} of 0"
+
+
+def _print_simulated(result: dict) -> None:
+    click.echo(f"simulated, seed {result['seed']}: {result['sessions']} sessions, learned from the first "
+               f"{result['trained_on']}, tested {result['tested']} ({result['smooth']} smooth, {result['stuck']} "
+               f"stuck), {result['seconds']} s")
+    line = "-" if result["threshold"] is None else f"{result['threshold']:.4f}"
+    click.echo(f"  threshold            {line}  (flagged above it: at most 1 in 100 smooth sessions ever go above)")
+    click.echo(f"  smooth reaching it   {_share(result['smooth_reaching_threshold'], result['smooth'])}")
+    click.echo(f"  false alarms         {_share(result['false_alarms'], result['smooth'])}")
+    click.echo(f"  stuck flagged        {_share(result['flagged'], result['stuck'])} before they left")
+    click.echo(f"  flagged, before leaving: {_lead(result['seconds_before_leaving'])}")
+    click.echo(f"    {'persona':<20}{'stuck':>6}{'sessions':>10}{'flagged':>9}  before leaving")
+    for name, row in result["personas"].items():
+        click.echo(f"    {name:<20}{'yes' if row['stuck'] else 'no':>6}{row['sessions']:>10}{row['flagged']:>9}  "
+                   f"{_lead(row['seconds_before_leaving'])}")
 
 
 main.add_command(sites_group, "sites")

@@ -1,0 +1,92 @@
+"""The scorer as a process (handrail/scorer_process.py): killed mid-batch, it loses nothing and
+applies nothing twice; stopped, it checkpoints its model and a new one starts from it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from scorer import checkpoint, keys
+from tests.service import ROOT
+from tracker import stream
+
+SHARDS = 4
+SITE = "site-1"
+SESSIONS = 300
+PER_SESSION = 40
+
+
+def start(redis_url: str, name: str = "scorer-under-test") -> subprocess.Popen:
+    env = dict(os.environ, HANDRAIL_ADMIN_TOKEN="process-test-token", REDIS_URL=redis_url)
+    return subprocess.Popen([sys.executable, "-m", "handrail", "scorer", "--shards", str(SHARDS), "--name", name],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def applied(redis) -> int:
+    """Events applied so far, summed over the sessions the scorer has stored."""
+    names = redis.keys(keys.session("*"))
+    return sum(json.loads(raw)["events"] for raw in redis.mget(names)) if names else 0
+
+
+def wait_for(check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_sigkill_mid_batch_loses_no_event_and_applies_none_twice(redis, redis_server):
+    now = int(time.time() * 1000)
+    messages = [{"type": "track", "anonymousId": f"anon-{s}", "event": "Product Viewed",
+                 "properties": {"product_id": f"p{n}"}, "messageId": f"m-{s}-{n}", "receivedAt": now}
+                for n in range(PER_SESSION) for s in range(SESSIONS)]
+    for start_at in range(0, len(messages), 500):
+        stream.append(redis, SITE, messages[start_at:start_at + 500], SHARDS)
+    total = len(messages)
+    kills = []
+    for fraction in (0.2, 0.5, 0.8):  # three SIGKILLs, each while the scorer is busy with a batch
+        process = start(redis_server.url)
+        wait_for(lambda: applied(redis) >= total * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        kills.append(applied(redis))
+    assert all(0 < seen < total for seen in kills)
+    process = start(redis_server.url)  # the same consumer name takes up what the killed one left pending
+    try:
+        wait_for(lambda: applied(redis) == total)
+        time.sleep(0.5)  # time enough to apply anything twice, were it going to
+        states = [json.loads(raw) for raw in redis.mget(redis.keys(keys.session("*")))]
+        assert len(states) == SESSIONS and {state["events"] for state in states} == {PER_SESSION}
+        assert all(redis.xpending(key, keys.GROUP)["pending"] == 0 for key in stream.all_keys(SHARDS))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+
+
+def test_a_stopped_scorer_checkpoints_its_model_and_the_next_one_restores_it(redis, redis_server):
+    now = int(time.time() * 1000)
+    long_ago = now - 31 * 60 * 1000  # sessions that ended: abandoned carts, learned from
+    messages = []
+    for s in range(40):
+        at = long_ago if s % 2 else now
+        messages += [
+            {"type": "track", "anonymousId": f"anon-{s}", "event": "Product Added", "receivedAt": at,
+             "properties": {"product_id": "boots", "price": 50}, "messageId": f"a-{s}"},
+            {"type": "track", "anonymousId": f"anon-{s}", "event": "Checkout Step Viewed", "receivedAt": at,
+             "properties": {"step_name": "payment"}, "messageId": f"b-{s}"},
+        ]
+        if not s % 2:
+            messages.append({"type": "track", "anonymousId": f"anon-{s}", "event": "Order Completed",
+                             "receivedAt": at, "properties": {"revenue": 50}, "messageId": f"c-{s}"})
+    stream.append(redis, SITE, messages, SHARDS)
+    process = start(redis_server.url)
+    wait_for(lambda: applied(redis) == len(messages))
+    time.sleep(1.5)  # the ended sessions' deadlines are due at once
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    kept = checkpoint.history(redis)
+    assert kept and kept[0]["learned"] == 40  # 20 purchases and 20 abandonments, one snapshot each
+    model, info = checkpoint.load(redis, checkpoint.signing_key("process-test-token"))
+    assert model.learned == 40 and info["version"] == kept[0]["version"]

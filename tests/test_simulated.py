@@ -1,0 +1,164 @@
+"""Simulated shoppers (demo/simulator.py), `handrail simulate` against the live collector, and
+`handrail model evaluate --simulated` (scorer/simulated.py)."""
+
+import json
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+
+from demo import simulator
+from handrail.cli import main
+from scorer import simulated
+from tests.test_collector import stored
+from tracker.schemas import MessageSchema
+
+FRICTION = ("Payment Failed", "Form Error")
+CLOCK = ("Heartbeat", "Idle", "Exit Intent")  # hr.js's own, not the shopper's doing
+
+
+@pytest.fixture(scope="module")
+def shoppers():
+    return simulator.population(600, seed=7)
+
+
+def _ms(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def _actions(script) -> list:
+    return [step for step in script.steps if step[3] not in CLOCK]
+
+
+def test_every_persona_turns_up(shoppers):
+    """All seven personas (six kinds, lingering a second stuck one) come in a few hundred shoppers."""
+    assert {s.script.persona for s in shoppers} == {persona.__name__ for persona, _ in simulator.PERSONAS}
+
+
+def test_truth_is_consistent_with_the_events(shoppers):
+    """Steps in time order, the shopper leaves after the last; buyers buy and are not stuck; a stuck
+    shopper meets friction or sits still for a while; leavers never buy."""
+    for shopper in shoppers:
+        script = shopper.script
+        times = [step[0] for step in script.steps]
+        assert times == sorted(times) and times[0] == 0.0
+        assert script.leave_after > times[-1]
+        events = {step[3] for step in script.steps}
+        assert ("Order Completed" in events) == (script.outcome == "purchase")
+        if script.stuck:
+            assert script.outcome == "leave"
+            sat = script.leave_after - _actions(script)[-1][0]
+            assert events & set(FRICTION) or (script.persona == "lingers_on_payment" and sat >= 30)
+            assert 20 <= sat <= 180
+        if script.persona == "smooth_buyer":
+            assert sum(step[3] == "Payment Failed" for step in script.steps) <= 1
+
+
+def test_returning_customers_are_identified_on_every_message(shoppers):
+    """A returning customer's visit starts with identify (userId, traits) and every message carries
+    the userId, as hr.js does once it knows the visitor."""
+    returning = [s for s in shoppers if s.script.persona == "returning_customer"]
+    assert returning
+    for shopper in returning:
+        messages = [m for _, m in shopper.messages()]
+        assert messages[0]["type"] == "identify" and messages[0]["traits"]["email"]
+        assert {m["userId"] for m in messages} == {shopper.script.user_id}
+
+
+def test_messages_pass_the_collectors_schema(shoppers):
+    """Every message a persona sends is one the collector takes as it is."""
+    schema = MessageSchema()
+    for shopper in shoppers[:100]:
+        for _, message in shopper.messages():
+            assert schema.validate(message) == {}, message
+
+
+def test_replay_scores_each_second_until_the_shopper_leaves_or_buys(shoppers):
+    """Moments come in time order, no more than a second apart, and stop before leaving, or at the
+    purchase."""
+    for shopper in shoppers[:50]:
+        moments = [at for at, _ in simulated.replay(shopper, every_second=True)]
+        assert moments == sorted(moments)
+        assert all(b - a <= 1000 for a, b in zip(moments, moments[1:]))
+        if shopper.script.outcome == "purchase":
+            purchase = next(at for at, m in shopper.messages() if m.get("event") == "Order Completed")
+            assert moments[-1] == purchase
+        else:
+            assert moments[-1] < shopper.at(shopper.script.leave_after)
+
+
+def test_threshold_lets_at_most_one_in_a_hundred_above():
+    """Of 200 maxima, the threshold is the 3rd highest: two are above it; ties never push more over."""
+    maxima = [i / 1000 for i in range(200)]
+    assert simulated.threshold(maxima) == 0.197
+    assert simulated.threshold([0.5] * 150 + [0.9]) == 0.5
+    assert simulated.threshold([]) is None
+
+
+def test_evaluate_reports_lead_times_at_one_false_alarm_in_a_hundred():
+    """Trained on 70 % of 600 shoppers, tested on the rest: at most about 1 % of smooth sessions flagged,
+    and every figure is there and adds up."""
+    result = simulated.evaluate(600, seed=3)
+    assert result["trained_on"] == 420 and result["tested"] == 180
+    assert result["smooth"] + result["stuck"] == 180
+    assert result["false_alarms"] <= max(1, 0.02 * result["smooth"])
+    assert result["flagged"] <= result["stuck"]
+    assert sum(row["sessions"] for row in result["personas"].values()) == 180
+    assert sum(row["flagged"] for row in result["personas"].values() if row["stuck"]) == result["flagged"]
+    if result["flagged"]:
+        lead = result["seconds_before_leaving"]
+        assert 0 < lead["q1"] <= lead["median"] <= lead["q3"]
+
+
+def test_cli_evaluate_simulated_json(runner):
+    """`model evaluate --simulated --json` prints one JSON object with the figures."""
+    result = runner.invoke(main, ["model", "evaluate", "--simulated", "--json", "--sessions", "300", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    for name in ("threshold", "false_alarm_rate", "flagged_share", "seconds_before_leaving", "smooth", "stuck",
+                 "personas", "seconds"):
+        assert name in figures
+    assert figures["sessions"] == 300 and figures["seed"] == 1
+    assert figures["false_alarms"] <= max(1, 0.02 * figures["smooth"])
+
+
+def test_cli_evaluate_table(runner):
+    """The human output names the threshold, the false alarms and the lead times, by persona."""
+    result = runner.invoke(main, ["model", "evaluate", "--simulated", "--sessions", "200"])
+    assert result.exit_code == 0, result.output
+    for words in ("threshold", "false alarms", "stuck flagged", "before leaving", "stuck_at_payment"):
+        assert words in result.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--simulated", "--dataset", "pyproject.toml"]])
+def test_cli_evaluate_wants_dataset_or_simulated(runner, args):
+    """Neither or both of --dataset and --simulated: a usage error saying which to give."""
+    result = runner.invoke(main, ["model", "evaluate", *args])
+    assert result.exit_code == 2
+    assert "--dataset FILE or --simulated" in result.output
+
+
+def test_simulate_writes_the_truth_of_each_shopper_the_collector_stored(runner, live_server, site, redis, tmp_path):
+    """`handrail simulate --truth` against the live collector: one truth line per shopper, and the
+    collector stored each one's events, all of them sent before the moment the shopper leaves."""
+    truth = tmp_path / "truth.jsonl"
+    truth.write_text("")
+    result = runner.invoke(main, ["simulate", "--url", live_server, "--write-key", site["write_key"],
+                                  "--sessions", "5", "--rate", "20", "--speed", "100", "--seed", "4",
+                                  "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in truth.read_text().splitlines()]
+    assert len(lines) == 5
+    assert lines[0]["persona"] == "stuck_at_payment" and lines[0]["stuck"] is True  # the demo's first
+    by_shopper = defaultdict(list)
+    for message in stored(redis):
+        by_shopper[message["anonymousId"]].append(message)
+    assert set(by_shopper) == {line["anonymousId"] for line in lines}
+    for line in lines:
+        assert set(line) == {"anonymousId", "persona", "stuck", "outcome", "start", "leave_at"}
+        assert line["start"] < line["leave_at"]
+        messages = by_shopper[line["anonymousId"]]
+        # <=: compressed 100 times, a moment just before leaving can round onto it to the ms
+        assert all(_ms(message["timestamp"]) <= line["leave_at"] for message in messages)
+        events = {message.get("event") for message in messages}
+        assert ("Order Completed" in events) == (line["outcome"] == "purchase")
