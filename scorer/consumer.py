@@ -20,6 +20,7 @@ from rules import policy, store
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, keys, learning, model, pages, session
+from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
 from tracker import stream
 
@@ -45,6 +46,7 @@ class Scorer:
         self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
         self.pages = pages.Stats(redis)
         self.pending: dict[str, list[str]] = {}  # session key -> snapshots taken, not yet held in Redis
+        self.writer = Writer(redis)
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
@@ -126,24 +128,24 @@ class Scorer:
         if not entries:
             return 0
         by_session = defaultdict(list)
+        out = Batch()
         for key, (entry_id, fields) in entries:
             if not fields:  # trimmed away while pending: nothing left to apply
-                self.redis.xack(key, keys.GROUP, entry_id)
+                out.ack(key, entry_id.decode())
                 continue
             message = json.loads(fields[b"m"])
             by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
         names = list(by_session)
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
-        pipe = self.redis.pipeline(transaction=False)
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
             state, done = self._apply(json.loads(raw) if raw else None, name, batch)
             applied += done
-            self._save(pipe, state)
+            self._save(out, state)
             for key, entry_id, _, _ in batch:
-                pipe.xack(key, keys.GROUP, entry_id)
-        pipe.execute()
+                out.ack(key, entry_id)
+        self.writer.write(out)
         return applied
 
     def _apply(self, state: dict | None, name: str, batch: list) -> tuple[dict, int]:
@@ -217,15 +219,10 @@ class Scorer:
             }
             self.on_decision(decision)
 
-    def _save(self, pipe, state: dict) -> None:
-        pipe.set(keys.session(state["session"]), session.dump(state), ex=defaults.SESSION_TTL)
-        learning.hold(pipe, state["session"], self.pending.pop(state["session"], []))
-        due = self._next_deadline(state)
-        shard = stream.shard_of(state["session"], self.shards)
-        if due is None:
-            pipe.zrem(keys.deadlines(shard), state["session"])
-        else:
-            pipe.zadd(keys.deadlines(shard), {state["session"]: due})
+    def _save(self, out: Batch, state: dict) -> None:
+        name = state["session"]
+        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)),
+                    self._next_deadline(state), self.pending.pop(name, []))
 
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
@@ -252,9 +249,9 @@ class Scorer:
                     continue
                 state = json.loads(raw)
                 self._deadline(state, now, int(due))
-                pipe = self.redis.pipeline(transaction=False)
-                self._save(pipe, state)
-                pipe.execute()
+                out = Batch()
+                self._save(out, state)
+                self.writer.write(out)
                 handled += 1
         return handled
 

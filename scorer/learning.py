@@ -1,8 +1,8 @@
 """Learning from how sessions end: snapshots at decision points, held until the outcome is known.
 
 A snapshot (the model's feature vector) is taken at each decision point of a session: when it
-enters a step, at a friction event, and every EVERY_EVENTS events. Snapshots wait in Redis, the
-latest MAX_SNAPSHOTS per session, until the session ends: Order Completed makes every one of them
+enters a step, at a friction event, and every EVERY_EVENTS events. Snapshots wait in Redis (stored
+with the session's state by scorer.writer), the latest MAX_SNAPSHOTS per session, until the session ends: Order Completed makes every one of them
 an example of a purchase, and a session that ends (SESSION_TIMEOUT without events) with a cart
 makes them examples of an abandonment. A session that ends with an empty cart teaches nothing: it
 was never at risk of abandoning one.
@@ -36,16 +36,6 @@ def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
 
 def encode(x: dict) -> str:
     return json.dumps([FORMAT, *model.vector(x)], separators=(",", ":"))
-
-
-def hold(pipe, session_key: str, encoded: list[str]) -> None:
-    """Queue (on a pipeline) the session's new snapshots, keeping only the latest MAX_SNAPSHOTS."""
-    if not encoded:
-        return
-    key = keys.snapshots(session_key)
-    pipe.rpush(key, *encoded)
-    pipe.ltrim(key, -MAX_SNAPSHOTS, -1)
-    pipe.expire(key, defaults.SESSION_TTL)
 
 
 def take(redis, session_key: str) -> list[str]:

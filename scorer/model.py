@@ -86,9 +86,15 @@ class AbandonModel:
         return self.score_features(features(snap))
 
     def score_features(self, x: dict) -> float | None:
+        """The probability as shown and stored: 4 decimals."""
+        p = self.probability(x)
+        return None if p is None else round(p, 4)
+
+    def probability(self, x: dict) -> float | None:
+        """Unrounded, for ranking: near 1, rounding would tie sessions the model tells apart."""
         if self.learned < MIN_LEARNED:
             return None
-        return round(self.pipeline.predict_proba_one(x).get(True, 0.5), 4)
+        return self.pipeline.predict_proba_one(x).get(True, 0.5)
 
     def learn(self, snap: dict, abandoned: bool) -> None:
         self.learn_features(features(snap), abandoned)

@@ -60,6 +60,7 @@ class Stats:
     FIELDS = ("v", "e", "b", "x", "r")  # views (one per session), entries, bounces, exits, revenue
 
     def __init__(self, redis, clock=time.monotonic):
+        """``redis``: where statistics are shared, or None to keep them in this process only."""
         self.redis = redis
         self.clock = clock
         self.known: dict[str, dict[str, list[float]]] = {}  # site -> page -> [v, e, b, x, r]
@@ -68,6 +69,8 @@ class Stats:
         self.flushed = clock()
 
     def _site(self, site: str) -> dict:
+        if self.redis is None:  # kept in memory only (an offline replay)
+            return self.known.setdefault(site, {})
         if self.clock() - self.loaded.get(site, -RELOAD_EVERY) >= RELOAD_EVERY:
             self.loaded[site] = self.clock()
             table: dict[str, list[float]] = defaultdict(lambda: [0.0] * 5)
@@ -113,6 +116,9 @@ class Stats:
             self._add(site, "r", page, revenue)
 
     def flush(self, force: bool = False) -> None:
+        if self.redis is None:
+            self.pending.clear()
+            return
         if not self.pending or (not force and self.clock() - self.flushed < FLUSH_EVERY):
             return
         self.flushed = self.clock()

@@ -1,0 +1,190 @@
+"""The scorer benchmark: events applied, scored and run through the rules, per core.
+
+    python -m bench.scorer            # or `make bench`, which runs every benchmark
+
+One run starts an embedded Redis (AOF on, as `handrail run` has it), installs the repository's
+rules.yaml, fills the event streams with the events of many concurrent shoppers (not measured),
+then lets one in-process `scorer.consumer.Scorer` consume them all, as the scorer process does:
+read a batch, load the batch's sessions with one MGET, update their features, score them, run the
+rules and the contact policy, write the sessions back in one pipeline. The figure is events per
+second of the scorer's own CPU time (one process: one core at most). Redis's CPU is shown apart.
+
+Beside it, in the same run: River's default pipeline alone (StandardScaler | LogisticRegression)
+scoring (predict_proba_one) and then learning (learn_one) the same number of feature dicts, with
+nothing else around it: the cost of the model by itself.
+
+Target: at least 20,000 events per second per core. Writes var/bench/scorer.json.
+"""
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis as redis_py
+from river import linear_model, preprocessing
+
+from bench.collector import machine
+from bench.load import ROOT
+from bench.processes import cpu_seconds
+from handrail.embedded_redis import EmbeddedRedis
+from rules import store
+from scorer import model, session
+from scorer.consumer import Scorer
+from tracker import stream
+
+OUTPUT = ROOT / "var" / "bench" / "scorer.json"
+SHARDS = 4
+TARGET = 20_000  # events per second per core
+PRODUCTS = [(f"sku-{n}", f"Product {n}", round(5 + n * 7.5, 2)) for n in range(40)]
+
+
+def shopper(rng: random.Random, anonymous_id: str, start: int) -> list[dict]:
+    """One shopper's events: browsing, a cart, the checkout steps, some friction, maybe an order."""
+    events, at = [], start
+
+    def add(kind: str, event: str | None = None, path: str = "/", **properties) -> None:
+        nonlocal at
+        at += rng.randint(500, 8000)
+        message = {"type": kind, "anonymousId": anonymous_id, "messageId": f"{anonymous_id}-{len(events)}",
+                   "receivedAt": at, "properties": properties,
+                   "context": {"page": {"path": path, "title": path}, "timezone": "Europe/Berlin",
+                               "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"}}
+        if event:
+            message["event"] = event
+        events.append(message)
+
+    for product_id, name, price in rng.sample(PRODUCTS, rng.randint(2, 6)):
+        add("page", path=f"/p/{product_id}")
+        add("track", "Product Viewed", f"/p/{product_id}", product_id=product_id, name=name, price=price)
+        if rng.random() < 0.5:
+            add("track", "Product Added", f"/p/{product_id}", product_id=product_id, name=name, price=price)
+    add("track", "Heartbeat", "/cart", seconds=15)
+    add("page", path="/cart")
+    add("track", "Checkout Started", "/cart")
+    for step in ("shipping", "payment"):
+        add("page", path=f"/checkout/{step}")
+        add("track", "Checkout Step Viewed", f"/checkout/{step}", step_name=step)
+        for _ in range(rng.choice((0, 0, 1, 3))):
+            add("track", "Form Error", f"/checkout/{step}", field="postcode", message="Enter a valid postcode")
+    for _ in range(rng.choice((0, 1, 2))):
+        add("track", "Payment Failed", "/checkout/payment", reason="card_declined")
+    if rng.random() < 0.6:
+        add("track", "Order Completed", "/checkout/payment", revenue=99.0)
+    return events
+
+
+def traffic(shoppers: int, seed: int) -> list[dict]:
+    """Every shopper's events, interleaved in time as concurrent shoppers' are."""
+    rng = random.Random(seed)
+    now = int(time.time() * 1000) - 20 * 60 * 1000  # recent: sessions are live, not ended
+    events = []
+    for n in range(shoppers):
+        events += shopper(rng, f"bench-{seed}-{n}", now + rng.randint(0, 5 * 60 * 1000))
+    events.sort(key=lambda event: event["receivedAt"])
+    return events
+
+
+def trained(rng: random.Random) -> model.AbandonModel:
+    """A model past MIN_LEARNED, so that every session is scored."""
+    learner = model.AbandonModel()
+    for _ in range(model.MIN_LEARNED * 4):
+        x = {name: rng.random() for name in model.NAMES}
+        learner.learn_features(x, rng.random() < 0.5)
+    return learner
+
+
+def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
+    decisions = []
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="bench")
+    scorer.model = trained(random.Random(1))
+    scorer.ensure_groups()
+    scorer.refresh_rules()
+    redis_cpu, cpu, wall = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
+    applied = 0
+    while applied < len(events):
+        done = scorer.step(block=10)
+        if not done and applied:
+            break
+        applied += done
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    redis_cpu = cpu_seconds([server_pid]) - redis_cpu
+    return {"events": applied, "cpu_seconds": round(cpu, 3), "wall_seconds": round(wall, 3),
+            "redis_cpu_seconds": round(redis_cpu, 3), "events_per_core_second": round(applied / cpu),
+            "decisions": len(decisions)}
+
+
+def run_river(events: list[dict]) -> dict:
+    """River's default pipeline, alone, on one feature dict per event."""
+    rng = random.Random(2)
+    xs = [model.features(session.snapshot(session.new("x", "s", 0), rng.randint(0, 600_000))) for _ in range(200)]
+    pipeline = preprocessing.StandardScaler() | linear_model.LogisticRegression()
+    for x in xs:
+        pipeline.learn_one(x, rng.random() < 0.5)
+    n = len(events)
+    cpu = time.process_time()
+    for i in range(n):
+        pipeline.predict_proba_one(xs[i % len(xs)])
+    predict = time.process_time() - cpu
+    cpu = time.process_time()
+    for i in range(n):
+        pipeline.learn_one(xs[i % len(xs)], i % 2 == 0)
+    learn = time.process_time() - cpu
+    return {"events": n, "predict_per_core_second": round(n / predict), "learn_per_core_second": round(n / learn)}
+
+
+def table(result: dict) -> str:
+    scorer, river = result["scorer"], result["river"]
+    verdict = "ok" if scorer["events_per_core_second"] >= TARGET else "FAIL"
+    lines = [
+        f"{'figure':<64}{'per core-second':>16}  target      result",
+        f"{'-' * 64}{'-' * 16}  ----------  ------",
+        f"{'scorer: events applied, scored and run through the rules':<64}"
+        f"{scorer['events_per_core_second']:>16,}  >= {TARGET:,}  {verdict}",
+        f"{'River StandardScaler | LogisticRegression alone: predict_proba_one':<64}"
+        f"{river['predict_per_core_second']:>16,}",
+        f"{'River StandardScaler | LogisticRegression alone: learn_one':<64}{river['learn_per_core_second']:>16,}",
+        "",
+        f"{scorer['events']:,} events of {result['shoppers']:,} shoppers in {scorer['wall_seconds']} s "
+        f"({scorer['cpu_seconds']} s of scorer CPU, {scorer['redis_cpu_seconds']} s of Redis CPU), "
+        f"{scorer['decisions']} decisions",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.scorer", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shoppers", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    events = traffic(args.shoppers, args.seed)
+    with tempfile.TemporaryDirectory(prefix="hr-bench-") as data:
+        server = EmbeddedRedis(Path(data)).start()
+        try:
+            redis = redis_py.Redis.from_url(server.url)
+            store.save(redis, (ROOT / "rules.yaml").read_text(), "bench")
+            for start in range(0, len(events), 500):
+                stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+            result = {"scorer": run_scorer(redis, events, server.process.pid)}
+        finally:
+            server.stop()
+    result.update(river=run_river(events), shoppers=args.shoppers, target=TARGET, machine=machine(),
+                  at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  command="python -m bench.scorer " + " ".join(sys.argv[1:] if argv is None else argv))
+    ok = result["scorer"]["events"] == len(events)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    if not ok:
+        print(f"check failed: {result['scorer']['events']} of {len(events)} events applied")
+    print(f"\nfigures written to {args.output}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
