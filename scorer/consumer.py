@@ -7,13 +7,13 @@ in between replays the entry, and the policy (keyed by the decision's determinis
 decision through again without making a second contact.
 """
 
-import json
 import logging
 import os
 import socket
 import time
 from collections import defaultdict
 
+import orjson
 import redis as redis_lib
 
 from rules import policy, store
@@ -45,7 +45,7 @@ class Scorer:
         self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
         self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
         self.pages = pages.Stats(redis)
-        self.pending: dict[str, list[str]] = {}  # session key -> snapshots taken, not yet held in Redis
+        self.pending: dict[str, list[bytes]] = {}  # session key -> snapshots taken, not yet held in Redis
         self.writer = Writer(redis)
         self.ruleset = RuleSet()
         self.rules_version = -1
@@ -133,14 +133,14 @@ class Scorer:
             if not fields:  # trimmed away while pending: nothing left to apply
                 out.ack(key, entry_id.decode())
                 continue
-            message = json.loads(fields[b"m"])
+            message = orjson.loads(fields[b"m"])
             by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
         names = list(by_session)
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state, done = self._apply(json.loads(raw) if raw else None, name, batch)
+            state, done = self._apply(orjson.loads(raw) if raw else None, name, batch)
             applied += done
             self._save(out, state)
             for key, entry_id, _, _ in batch:
@@ -247,7 +247,7 @@ class Scorer:
                 raw = self.redis.get(keys.session(name.decode()))
                 if raw is None:
                     continue
-                state = json.loads(raw)
+                state = orjson.loads(raw)
                 self._deadline(state, now, int(due))
                 out = Batch()
                 self._save(out, state)

@@ -17,7 +17,7 @@ contacted sessions out thins the examples where rules fire (the holdout keeps th
 observed) without biasing P(abandon | features) there.
 """
 
-import json
+import orjson
 
 from rules import policy
 from scorer import defaults, keys, model, session
@@ -34,17 +34,17 @@ def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
             or state["events"] % EVERY_EVENTS == 0)
 
 
-def encode(x: dict) -> str:
-    return json.dumps([FORMAT, *model.vector(x)], separators=(",", ":"))
+def encode(x: dict) -> bytes:
+    return orjson.dumps([FORMAT, *model.vector(x)])
 
 
-def take(redis, session_key: str) -> list[str]:
+def take(redis, session_key: str) -> list[bytes]:
     """The session's held snapshots, removed from Redis so they are learned once."""
     pipe = redis.pipeline(transaction=True)
     pipe.lrange(keys.snapshots(session_key), 0, -1)
     pipe.delete(keys.snapshots(session_key))
     held, _ = pipe.execute()
-    return [raw.decode() for raw in held]
+    return held
 
 
 def label(state: dict) -> bool | None:
@@ -58,12 +58,12 @@ def label(state: dict) -> bool | None:
     return None
 
 
-def examples(encoded: list[str]) -> list[dict]:
+def examples(encoded: list[bytes]) -> list[dict]:
     """Feature dicts of stored snapshots; one of another format or length (written before an
     upgrade) is skipped."""
     out = []
     for raw in encoded:
-        values = json.loads(raw)
+        values = orjson.loads(raw)
         if values[0] == FORMAT and len(values) == len(model.NAMES) + 1:
             out.append(model.from_vector(values[1:]))
     return out

@@ -7,11 +7,12 @@ a second since the session began, to keep them short.
 """
 
 import hashlib
-import json
 import re
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
 
 from scorer import defaults, pages
 
@@ -306,14 +307,14 @@ def timeline(state: dict) -> list[dict]:
             for tenths, what, detail in state["timeline"]]
 
 
-def dump(state: dict) -> str:
+def dump(state: dict) -> bytes:
     """The state as stored: JSON of at most MAX_STATE_BYTES. A session that would pass it (only one
     full of maximal strings does) loses, in this order, the oldest timeline and recent entries, the
     length of cart item names and traits, then the rest of those lists and the oldest message ids."""
-    raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
-    while len(raw.encode()) > defaults.MAX_STATE_BYTES:
+    raw = orjson.dumps(state)
+    while len(raw) > defaults.MAX_STATE_BYTES:
         _trim(state)
-        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+        raw = orjson.dumps(state)
     return raw
 
 

@@ -1,62 +1,121 @@
 """How early the model flags simulated shoppers in trouble, at a false-alarm rate of 1 in 100.
 
-Simulated visits (demo/simulator.py) are replayed, with the messages the collector would store,
-through the scorer's own session code and model. The model learns from the first 70 % of the visits
-(by start time); each of the other visits is then scored after every event and every second between
-events until the shopper leaves or buys, since a score moves while a shopper sits on a step. The
-threshold is the one that 1 in 100 smooth visits (persona not stuck) score above at some moment; at
-that threshold we count the stuck shoppers flagged before they leave, and how many seconds before.
+Simulated visits (demo/simulator.py) are replayed, all together in time order, with the messages the
+collector would store, through the scorer's own session code, page statistics and model, learning as
+the live scorer does (scorer.consumer, scorer.learning): a snapshot at each decision point, the latest
+MAX_SNAPSHOTS of a session held until its outcome is known, then learned with its label. A visit's
+outcome is known at its purchase, or when the shopper leaves (live: SESSION_TIMEOUT later; learning at
+once only moves a few outcomes earlier). The model learns from the first 70 % of the visits (by start
+time); each of the others is scored after every event and every second between events while it is
+live, since a score moves while a shopper sits on a step. Page statistics count every visit.
+
+The threshold is the one that 1 in 100 smooth visits (persona not stuck) score above at some moment;
+at that threshold we count the stuck shoppers flagged before they leave, and how many seconds before.
+Scores are the model's unrounded probability: rounded, near 1 smooth and stuck visits tie.
 """
 
 import heapq
 import statistics
 
 from demo.simulator import Shopper, population
-from scorer import session
+from scorer import learning, model, pages, session
+from scorer.consumer import _revenue
 from scorer.model import AbandonModel
 
 TRAIN = 0.7  # share of the visits, by start time, learned from
 FALSE_ALARMS = 0.01  # share of smooth visits the threshold may flag
 SITE = "simulated"
+LEAVE = "leave"  # in a timeline, where a message would be: the shopper goes
 
 
-def replay(shopper: Shopper, every_second: bool = False):
-    """(ms, snapshot) after each of the shopper's events and, with ``every_second``, at each second
-    between them, until they leave or buy."""
+def timeline(shopper: Shopper, every_second: bool = False):
+    """(ms, message) of each of the shopper's messages as the scorer receives it; with
+    ``every_second`` also (ms, None) at each second between them; last (ms, LEAVE) as they go."""
     messages = shopper.messages()
     leave_at = shopper.at(shopper.script.leave_after)
-    state = session.new(shopper.anonymous_id, SITE, messages[0][0])
     for n, (at, message) in enumerate(messages):
-        session.apply(state, dict(message, receivedAt=at), at)
-        yield at, session.snapshot(state, at)
-        if state["outcome"] is not None:
-            return
+        yield at, dict(message, receivedAt=at)
         if every_second:
             until = messages[n + 1][0] if n + 1 < len(messages) else leave_at
             for now in range(at + 1000, until, 1000):
-                yield now, session.snapshot(state, now)
+                yield now, None
+    yield leave_at, LEAVE
 
 
-def train(model: AbandonModel, shoppers: list[Shopper], tick=None) -> None:
-    """Learn, in time order across visits, the snapshot after each event, labelled with whether its
-    visit ended without a purchase. The live scorer learns from delayed outcomes instead; this is the
-    one place to swap that in."""
+class Replay:
+    """The scorer's side of the replay: one model, the site's page statistics (in memory), and each
+    session's state and held snapshots."""
 
-    def labelled(shopper):
-        abandoned = shopper.script.outcome != "purchase"
-        for at, snap in replay(shopper):
-            yield at, snap, abandoned
-        if tick:
-            tick()
+    def __init__(self):
+        self.model = AbandonModel()
+        self.stats = pages.Stats(None)
+        self.states: dict[str, dict] = {}
+        self.held: dict[str, list[str]] = {}  # session -> encoded snapshots, the latest MAX_SNAPSHOTS
 
-    for _, snap, abandoned in heapq.merge(*map(labelled, shoppers), key=lambda item: item[0]):
-        model.learn(snap, abandoned)
+    def run(self, learned: list[Shopper], scored: list[Shopper], tick=None) -> dict[str, list[tuple[int, float]]]:
+        """Replay both groups of visits together; learn the outcomes of ``learned``; of each visit in
+        ``scored``, (ms, probability) at every moment it is live, as a rule would see it (0 from a model
+        that has learned too little to score). ``tick`` is called as each visit ends."""
+        learning_from = {shopper.anonymous_id for shopper in learned}
+        scores = {shopper.anonymous_id: [] for shopper in scored}
 
+        def moments(shopper, every_second):
+            for at, message in timeline(shopper, every_second):
+                yield at, shopper.anonymous_id, message
 
-def scores(model: AbandonModel, shopper: Shopper) -> list[tuple[int, float]]:
-    """(ms, score) at every moment the shopper is on the site, as a rule would see it (no score yet,
-    from a model that has learned too little: 0)."""
-    return [(at, model.score(snap) or 0.0) for at, snap in replay(shopper, every_second=True)]
+        everyone = [moments(s, False) for s in learned] + [moments(s, True) for s in scored]
+        for at, name, message in heapq.merge(*everyone, key=lambda moment: moment[0]):
+            if message is LEAVE:
+                self.close(self.states.pop(name), learn=name in learning_from)
+                if tick:
+                    tick()
+                continue
+            if message is not None:
+                if name not in self.states:
+                    self.states[name] = session.new(name, SITE, at)
+                self.receive(self.states[name], message, at, learn=name in learning_from)
+            state = self.states[name]
+            if name in scores and state["outcome"] is None:
+                scores[name].append((at, self.probability(state, at)))
+        return scores
+
+    def probability(self, state: dict, at: int) -> float:
+        p = self.model.probability(model.features(session.snapshot(state, at, self.stats)))
+        return 0.0 if p is None else p
+
+    # What follows is Scorer._apply, _learn and _close for one message of one session, without Redis
+    # and rules. Their steps are not functions of their own in scorer.consumer yet, so the order of
+    # the steps and the outcome of a session that ends is repeated here: keep them in step.
+    def receive(self, state: dict, message: dict, at: int, learn: bool) -> None:
+        buying = state["outcome"] is None and message.get("event") == "Order Completed"
+        step_before = state["step"]
+        session.apply(state, message, at)
+        if buying:
+            if learn:
+                self.learn(state)
+            self.stats.purchased(state["site"], state["pages"], _revenue(message, state))
+        elif learn and learning.decision_point(state, message, step_before):
+            snap = session.snapshot(state, at, self.stats)
+            held = self.held.setdefault(state["session"], [])
+            held.append(learning.encode(model.features(snap)))
+            del held[:-learning.MAX_SNAPSHOTS]  # as the writer's LTRIM
+
+    def learn(self, state: dict) -> None:
+        held = self.held.pop(state["session"], [])
+        abandoned = learning.label(state)
+        if abandoned is None:
+            return
+        for x in learning.examples(held):
+            self.model.learn_features(x, abandoned)
+
+    def close(self, state: dict, learn: bool) -> None:
+        if state["outcome"] is None:
+            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
+            if learn:
+                self.learn(state)
+        seen = state["pages"]
+        self.stats.session_ended(state["site"], seen, entry=seen[0] if seen else None,
+                                 last=state["page"][0] if state["page"] else None, views=state["n"].get("pages", 0))
 
 
 def threshold(maxima: list[float], rate: float = FALSE_ALARMS) -> float | None:
@@ -76,22 +135,17 @@ def _quartiles(values: list[float]) -> dict | None:
 
 
 def evaluate(count: int = 2000, seed: int = 0, tick=None) -> dict:
-    """Train on 70 % of ``count`` simulated visits, score the rest; ``tick`` is called once per visit."""
+    """Learn from 70 % of ``count`` simulated visits, score the rest; ``tick`` is called once per visit."""
     shoppers = sorted(population(count, seed), key=lambda shopper: shopper.start)
     cut = int(len(shoppers) * TRAIN)
-    model = AbandonModel()
-    train(model, shoppers[:cut], tick)
-    tested = []
-    for shopper in shoppers[cut:]:
-        tested.append((shopper, scores(model, shopper)))
-        if tick:
-            tick()
-    smooth = [max(score for _, score in moments) for shopper, moments in tested if not shopper.script.stuck]
+    scores = Replay().run(shoppers[:cut], shoppers[cut:], tick)
+    tested = [(shopper, scores[shopper.anonymous_id]) for shopper in shoppers[cut:]]
+    smooth = [max((p for _, p in moments), default=0.0) for shopper, moments in tested if not shopper.script.stuck]
     line = threshold(smooth)
     personas, leads, false_alarms = {}, [], 0
     for shopper, moments in tested:
         script = shopper.script
-        first = next((at for at, score in moments if line is not None and score > line), None)
+        first = next((at for at, p in moments if line is not None and p > line), None)
         lead = None if first is None else (shopper.at(script.leave_after) - first) / 1000
         row = personas.setdefault(script.persona, {"stuck": script.stuck, "sessions": 0, "flagged": 0, "leads": []})
         row["sessions"] += 1

@@ -53,7 +53,7 @@ class Batch:
     sessions: int = 0
     acks: dict = field(default_factory=dict)  # stream key -> entry ids
 
-    def session(self, name: str, state_json: str, deadlines_key: str, due: int | None, snapshots: list[str]) -> None:
+    def session(self, name: str, state_json: bytes, deadlines_key: str, due: int | None, snapshots: list[bytes]) -> None:
         self.keys += [keys.session(name), deadlines_key, keys.snapshots(name)]
         self.args += [name, state_json, "" if due is None else due, len(snapshots), *snapshots]
         self.sessions += 1

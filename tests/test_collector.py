@@ -103,6 +103,14 @@ def test_malformed_json_is_400_and_nothing_is_stored(client, redis, site):
     assert stored(redis) == []
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", '"\\ud800"'])
+def test_json_outside_the_standard_is_400(client, redis, site, value):
+    """NaN, Infinity and a lone surrogate are not JSON (RFC 8259): refused, not stored half-understood."""
+    body = '{"writeKey": "%s", "batch": [{"type": "track", "event": "x", "anonymousId": "a", "properties": {"v": %s}}]}'
+    assert_refused(post_text(client, "/v1/batch", body % (site["write_key"], value)), 400, "malformed JSON")
+    assert stored(redis) == []
+
+
 def test_body_that_is_not_an_object_is_400(client, redis, site):
     """A JSON array as the body is refused with a 400 naming the body."""
     assert_refused(post_text(client, "/v1/batch", "[1, 2]"), 400, "body", "JSON object")

@@ -1,11 +1,11 @@
 """POST /v1/batch, /v1/track, /v1/page, /v1/identify: the Segment HTTP Tracking API shape."""
 
-import json
 import time
 import uuid
 import zlib
 from datetime import datetime, timezone
 
+import orjson
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
@@ -38,8 +38,9 @@ def _raw_body() -> bytes:
 def _body() -> dict:
     # Any content type: sendBeacon and the snippet post text/plain to avoid a CORS preflight.
     try:
-        body = json.loads(_raw_body())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        # Strict JSON (RFC 8259): no NaN or Infinity, no lone surrogates, valid UTF-8.
+        body = orjson.loads(_raw_body())
+    except orjson.JSONDecodeError as error:
         bad_request(400, f"body: malformed JSON ({error})")
     if not isinstance(body, dict):
         bad_request(400, "body: must be a JSON object")
@@ -91,7 +92,7 @@ def _correct_clock(message: dict, sent_at: str | None, skew: float | None, recei
         message["timestamp"] = _iso(_ms(message["timestamp"]) + skew)
 
 
-def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tuple[list[dict], list[str]]:
+def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tuple[list[dict], list[bytes]]:
     """Every message valid or nothing stored: errors are collected for the whole request. Returns the
     messages and their JSON as stored; the size limit applies to that JSON."""
     received_at = int(time.time() * 1000)
@@ -123,7 +124,7 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tupl
         else:
             _correct_clock(message, batch_sent_at, batch_skew, received_at)
         body = stream.encode(message)
-        size = len(body.encode())
+        size = len(body)
         if size > defaults.MAX_MESSAGE_BYTES:
             errors.append(f"{where.format(index)}: message is {size} bytes, the limit is {defaults.MAX_MESSAGE_BYTES}")
             continue
@@ -137,7 +138,7 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tupl
 _OK = b'{"success":true}\n'  # the answer to almost every request, made once
 
 
-def _accept(site: sites.Site, accepted: tuple[list[dict], list[str]]):
+def _accept(site: sites.Site, accepted: tuple[list[dict], list[bytes]]):
     app = current_app._get_current_object()  # one proxy lookup, not one per use
     config = app.config
     messages, bodies = accepted
