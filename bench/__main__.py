@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import collector
+from bench import collector, scorer
 
-BENCHMARKS = (collector,)  # each has main(argv) -> exit status
+BENCHMARKS = (collector, scorer)  # each has main(argv) -> exit status
 
 
 def main() -> int:

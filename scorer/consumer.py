@@ -202,7 +202,7 @@ class Scorer:
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
         snap = session.snapshot(state, now, self.pages)
         state["score"] = snap["score"] = self.model.score(snap)
-        if state["outcome"] is not None or not self.ruleset.rules:
+        if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
             return
         decision = decide(self.ruleset, snap, trigger)
         if decision is None:
@@ -210,6 +210,9 @@ class Scorer:
         verdict = policy.admit(self.redis, self.ruleset, decision)
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
+        # The policy would refuse this shopper until then: no need to ask it on every event.
+        wait = self.ruleset.cooldown if verdict != policy.COOLDOWN else min(self.ruleset.cooldown, defaults.RECHECK)
+        state["quiet_until"] = now + int(wait * 1000)
         if verdict == policy.CONTACT:
             decision["context"] = {
                 "cart": state["cart"],

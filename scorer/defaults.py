@@ -15,3 +15,4 @@ READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
 RULES_POLL = 1.0  # seconds between checks for a new rules version
 RECLAIM_IDLE = 60_000  # ms an entry may sit with a dead consumer before another takes it
 RECLAIM_EVERY = 30.0  # seconds between looks for such entries
+RECHECK = 60.0  # seconds before a shopper the cooldown refused is put to the contact policy again

@@ -54,6 +54,7 @@ def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
         "outcome": None,  # None while live, then "purchase", "abandoned" (ended with a cart) or "left"
         "contact": None,  # None, or the policy's verdict when a rule fired: "contact" or "holdout"
         "closed": False,  # its end was handled: outcome settled, page statistics counted
+        "quiet_until": 0,  # ms before which the contact policy would refuse a decision anyway
         "last_id": "0-0",
         "seen": [],  # short hashes of the last message ids applied
     }
