@@ -135,6 +135,7 @@ class Scorer:
                 continue
             message = orjson.loads(fields[b"m"])
             by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
+        self._join(by_session)
         names = list(by_session)
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
         applied = 0
@@ -146,7 +147,31 @@ class Scorer:
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
         self.writer.write(out)
+        self._record_aliases(by_session)
         return applied
+
+    def _join(self, by_session: dict) -> None:
+        """Messages that name only a userId (a shop's server reporting the order, say) join the
+        anonymous session of that user's last identify, when there is one. They come from another
+        stream shard, so they are marked to skip the per-session stream id check (their messageId
+        still guards against a repeat)."""
+        users = [name for name in by_session if name.startswith("u:")]
+        if not users:
+            return
+        for name, found in zip(users, self.redis.mget([keys.alias(name[2:]) for name in users])):
+            if found:
+                joined = [(key, entry_id, site, dict(message, _joined=True))
+                          for key, entry_id, site, message in by_session.pop(name)]
+                by_session[found.decode()].extend(joined)
+
+    def _record_aliases(self, by_session: dict) -> None:
+        seen = {message["userId"][:200]: message["anonymousId"] for batch in by_session.values()
+                for _, _, _, message in batch if message.get("userId") and message.get("anonymousId")}
+        if seen:
+            pipe = self.redis.pipeline(transaction=False)
+            for user_id, anonymous_id in seen.items():
+                pipe.set(keys.alias(user_id), anonymous_id, ex=defaults.SESSION_TTL)
+            pipe.execute()
 
     def _apply(self, state: dict | None, name: str, batch: list) -> tuple[dict, int]:
         applied, trigger = 0, None
@@ -154,12 +179,14 @@ class Scorer:
             at = message["receivedAt"]
             if state is None:
                 state = session.new(name, site, at)
-            if _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
+            joined = message.pop("_joined", False)
+            if not joined and _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
                 continue  # applied before a crash; its acknowledgement was lost
             if session.ended(state, at):  # the visitor is back after the session ended
                 self._close(state)
                 state = session.renew(state, at)
-            state["last_id"] = entry_id
+            if not joined:
+                state["last_id"] = entry_id
             if not session.remember(state, message.get("messageId")):
                 continue
             buying = state["outcome"] is None and message.get("event") == "Order Completed"

@@ -3,6 +3,7 @@
 SESSION = "hr:sess:{{{session}}}"  # JSON of one session's state (see scorer.session)
 DEADLINES = "hr:deadlines:{{s{shard}}}"  # sorted set: session key -> ms when it must be looked at again
 SNAPSHOTS = "hr:snaps:{{{session}}}"  # list: a live session's snapshots awaiting its outcome (scorer.learning)
+ALIAS = "hr:alias:{{{user}}}"  # string: the anonymousId a userId was last identified with (scorer.consumer)
 PAGES = "hr:pages:{{{site}}}"  # hash: "<v|e|b|x|r>:<page id>" -> count or revenue (scorer.pages)
 GROUP = "scorer"  # consumer group on every event stream shard
 # Model checkpoints (scorer.checkpoint): one hash tag, so one Lua script may write them all.
@@ -22,6 +23,10 @@ def deadlines(shard: int) -> str:
 
 def snapshots(session_key: str) -> str:
     return SNAPSHOTS.format(session=session_key)
+
+
+def alias(user_id: str) -> str:
+    return ALIAS.format(user=user_id)
 
 
 def pages(site: str) -> str:

@@ -264,3 +264,19 @@ def test_session_state_stays_under_2_kb_in_redis(redis, scorer):
     stream.append(redis, SITE, to_payment() + many + [event("Payment Failed")] * 1, SHARDS)
     drain(scorer)
     assert len(redis.get(keys.session("anon-1"))) <= 2048 and live(redis)["events"] == 63
+
+
+def test_a_server_side_order_with_only_the_user_id_ends_the_identified_shoppers_session(redis, scorer):
+    """After identify joins anonymousId and userId, the shop's server reporting the order by userId
+    alone completes the anonymous session: no abandoned cart, no contact."""
+    identify = {"type": "identify", "anonymousId": "anon-1", "userId": "user-7", "traits": {"name": "Ada"},
+                "messageId": "m-identify", "receivedAt": now_ms()}
+    stream.append(redis, SITE, [identify] + to_payment(), SHARDS)
+    drain(scorer)
+    order = {"type": "track", "userId": "user-7", "event": "Order Completed", "properties": {"revenue": 120},
+             "messageId": "m-order", "receivedAt": now_ms()}
+    stream.append(redis, SITE, [order], SHARDS)
+    drain(scorer)
+    state = live(redis)
+    assert (state["outcome"], state["user_id"], state["events"]) == ("purchase", "user-7", 4)
+    assert redis.get(keys.session("u:user-7")) is None
