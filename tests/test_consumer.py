@@ -280,3 +280,27 @@ def test_a_server_side_order_with_only_the_user_id_ends_the_identified_shoppers_
     state = live(redis)
     assert (state["outcome"], state["user_id"], state["events"]) == ("purchase", "user-7", 4)
     assert redis.get(keys.session("u:user-7")) is None
+
+
+def test_a_running_scorer_fires_a_dwell_deadline_within_a_second_of_it_being_due(redis, decisions):
+    """The scorer's own loop, no event after the step: the decision comes less than 1 s after the
+    dwell time passed."""
+    import threading
+
+    store.save(redis, LINGERING, "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    stop = threading.Event()
+    loop = threading.Thread(target=scorer.run, args=(stop,))
+    loop.start()
+    try:
+        arrived = now_ms()
+        stream.append(redis, SITE, to_payment(arrived), SHARDS)
+        deadline = time.monotonic() + 5
+        while not decisions and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        loop.join(5)
+    (decision,) = decisions
+    due = arrived + 1000
+    assert 0 <= decision["decided_at"] - due < 1000
