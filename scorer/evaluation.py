@@ -99,7 +99,7 @@ PROTOCOLS = {"prequential": prequential, "split": split}
 def evaluate(rows, protocol: str = "prequential", seed: int = 0, model=None, tick=None) -> dict:
     """metrics.report of `protocol` run on rows shuffled by seed, with a fresh learner() unless given."""
     run = PROTOCOLS[protocol]
-    labels, scores = run(model if model is not None else learner(), shuffled(rows, seed), tick)
+    labels, scores = run(model if model is not None else learner(seed), shuffled(rows, seed), tick)
     return {"protocol": protocol, "seed": seed, **metrics.report(labels, scores)}
 
 
@@ -126,6 +126,26 @@ def engineered(x: dict) -> dict:
     return out
 
 
+MONTH_SLOPES = ("PageValues", "ExitRates", "ProductRelated_Duration")  # numerics given a slope per month
+PAIRED = ("PageValues", "ExitRates", "BounceRates", "ProductRelated", "ProductRelated_Duration",
+          "Administrative")  # numerics multiplied two by two
+
+
+def interactions(x: dict) -> dict:
+    """Scaled x plus each month's own copy of MONTH_SLOPES and the products of every two of PAIRED:
+    the pairs a batch gradient-boosted tree splits on most (month x page value, exit rate x product
+    pages, bounce rate x page value, ...), which a linear model cannot otherwise express."""
+    out = dict(x)
+    for name in x:
+        if name.startswith("Month="):
+            for numeric in MONTH_SLOPES:
+                out[f"{name}*{numeric}"] = x[numeric]
+    for i, a in enumerate(PAIRED):
+        for b in PAIRED[i + 1:]:
+            out[f"{a}x{b}"] = x[a] * x[b]
+    return out
+
+
 def by_page_value(x: dict) -> dict:
     """A second copy of every (scaled) feature for sessions with a page value, so that those sessions
     get their own slopes: the linear model's way of splitting on PageValues > 0 as a tree would."""
@@ -137,10 +157,13 @@ def by_page_value(x: dict) -> dict:
     return out
 
 
-def learner():
+def learner(seed: int = 0):
     """The online model evaluated: engineered features, numerics standardised (one-hots are left as
     they are: River's StandardScaler would turn a feature that is only ever present as 1.0 into 0),
-    a page-value segment copy, then a logistic regression trained by AdaGrad.
+    month slopes and pairwise products (interactions()), a page-value segment copy, online target
+    encodings of the categories, then the mean logit of a logistic regression (AdaGrad 0.05) and two
+    one-hidden-layer networks (scorer.online.MLP: 32 ReLU, AdaGrad 0.05, purchases weighted 2, seeded
+    from `seed` and `seed` + 100), all three learning every example once.
 
     What was tried, full file, ROC AUC prequential / split (seed 0 unless said; seeds 0..4 where five
     figures are given), as measured on this machine:
@@ -152,8 +175,9 @@ def learner():
       ARFClassifier(10) averaged with the binned linear model: 0.908 / 0.923;
       AMF averaged with it: 0.913 / 0.927, 14 s.
     - Category x has-page-value crosses (AdaGrad 0.1): 0.919 / 0.932 (seed 1: 0.920 / 0.927).
-    - This model (AdaGrad 0.05, page-value segment copy), seeds 0..4:
-      prequential 0.924 0.925 0.925 0.924 0.923, split 0.937 0.933 0.928 0.925 0.925, about 3 s a run.
+    - The previous model (AdaGrad 0.05 logistic regression, page-value segment copy, no interactions,
+      no encodings, no networks), seeds 0..4: prequential 0.924 0.925 0.925 0.924 0.923,
+      split 0.937 0.933 0.928 0.925 0.925, about 3 s a run.
     - Did not beat it (split, seeds 2 3 4): averaging with AMF 0.927 0.921 0.925; stacking AMF's logit
       as a feature 0.930 0.927 0.924; online bagging of 5 copies 0.927 0.925 0.924; finer rate bins and
       2-D PageValues x ExitRates bins 0.930 0.927 0.924; a three-level page-value segment 0.929 0.924 0.924.
@@ -161,13 +185,50 @@ def learner():
       l2 up to 1e-2, l1 1e-4 or AdaGrad(0.07): all within 0.001 of this model.
       Five passes over the 70 % (not allowed, a diagnostic) reach only 0.928 0.927 0.927, so the
       linear model, not the single pass, is what holds seeds 3 and 4 below 0.93.
+    - Ceiling, a diagnostic only (batch, many passes, not allowed): gradient-boosted trees on the
+      features() columns, split seeds 0..4: depth 3, 100-200 trees, 0.939 0.937 0.933 0.932 0.931;
+      depth 1 (no interactions) 0.913 on seeds 3 and 4, depth 2 0.929 0.927. The split pairs it used
+      most chose interactions(). The online models below come within 0.002-0.003 of it on seeds 3 and 4.
+    - Split, seeds 0..4 (all prequential figures measured were >= 0.920); "lin" is the logistic
+      regression above, "mlp" the network. Until the sort in scorer.online, the networks' first weights
+      followed Python's hash seed, so these figures carry about +-0.0005 of it:
+      mlp alone (Adam 0.001-0.003 or AdaGrad 0.05, 16-32 hidden): 0.936-0.938 0.931-0.932 0.928-0.931
+      0.925-0.926 0.924-0.927; lin + month slopes: 0.937 0.935 0.929 0.928 0.926; + TrafficType slopes
+      of PageValues: worse (0.925 on seed 4); + products of PAIRED: 0.937 0.933 0.931 0.930 0.928
+      (products of 8 or all numerics: worse, 0.927 / 0.925 on seed 4); lin + mlp averaged, no
+      products: 0.939 0.935 0.930 0.930 0.928; with products: 0.938 0.934 0.933 0.931 0.929; with 2
+      or 4 networks: seed 4 0.929-0.930; target encodings of the categories (lin alone 0.929 on seed
+      4), with crossed groups, lin + 2 mlp: 0.9379 0.9341 0.9325 0.9317 0.9297; purchases weighted
+      2 in the networks' training (this model): seed 4 0.9296-0.9305 over the draws of the networks'
+      seeds measured, 0.9298 / 0.9299 with 4 networks.
+      Did not help: iterate (Polyak) averaging of the linear weights (0.926-0.928 on seeds 2-4),
+      positive weight 2-3 in the linear model, a linear skip inside the network (wide & deep, 0.9285
+      on seed 4), a 64-unit or tanh network, networks on dense inputs only (0.921-0.923 on seed 4),
+      a separate copy for sessions without a page value (0.928), 12 coarse 2-D bins of the GBM's pairs
+      (0.929), a GaussianNB member (no change), a HoeffdingAdaptiveTree member (0.921-0.926, 8 s),
+      River's FMClassifier (8 factors; 0.915-0.919 alone, 90 s a run), averaging probabilities
+      instead of logits (0.9298-0.9302 on seed 4).
+    - This model, deterministic (same figures under two hash seeds), seeds 0..4: prequential
+      0.9283 0.9284 0.9286 0.9273 0.9283, split 0.9387 0.9344 0.9319 0.9315 0.9297, about 8 s
+      (prequential) and 5 s (split) a run. Seed 4 misses the 0.93 split target by 0.0003: it sits on
+      the edge, near the batch ceiling above, and other network seeds move it either side of 0.93
+      (not tuned to pass).
     """
     from river import compose, linear_model, optim, preprocessing
 
+    from scorer import online
+
     scaled = (compose.Select(*NUMERIC) | preprocessing.StandardScaler()) + compose.Discard(*NUMERIC)
+    members = [
+        linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.05)),
+        # networks add interactions of three and more features that boosted trees find and products miss
+        online.MLP(32, 0.05, seed, positive_weight=2.0),
+        online.MLP(32, 0.05, seed + 100, positive_weight=2.0),
+    ]
     return (
         compose.FuncTransformer(engineered)
         | scaled
+        | compose.FuncTransformer(interactions)
         | compose.FuncTransformer(by_page_value)
-        | linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.05))
+        | online.TargetEncoded(online.LogitAverage(members), CATEGORIES)
     )

@@ -55,6 +55,23 @@ def test_protocols_learn_on_a_slice(rows, protocol):
     assert sum(row["count"] for row in result["calibration"]) == result["rows"]
 
 
+def test_learner_is_fixed_by_seed(rows):
+    """Same seed, same figures: the networks' random weights come from the evaluation seed."""
+    sample = random.Random(0).sample(rows, 800)
+    first = evaluation.evaluate(sample, "split", seed=2)
+    assert evaluation.evaluate(sample, "split", seed=2) == first
+
+
+def test_interactions_add_month_slopes_and_products(rows):
+    """A month's own copy of its slope numerics, and one product per pair of PAIRED."""
+    x = evaluation.interactions(evaluation.engineered(rows[0][0]))
+    assert x["Month=Feb*PageValues"] == x["PageValues"]
+    assert x["ExitRatesxProductRelated"] == x["ExitRates"] * x["ProductRelated"]
+    paired = evaluation.PAIRED
+    products = {f"{a}x{b}" for i, a in enumerate(paired) for b in paired[i + 1:]}
+    assert len(products) == len(paired) * (len(paired) - 1) // 2 and products <= set(x)
+
+
 def test_split_counts_ticks_once_per_row(rows):
     """The progress callback is called once per row, learning and scoring together."""
     ticks = []
