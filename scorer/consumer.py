@@ -19,7 +19,7 @@ import redis as redis_lib
 from rules import policy, store
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
-from scorer import defaults, keys, learning, model, pages, session
+from scorer import defaults, keys, learning, pages, session
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
 from tracker import stream
@@ -189,15 +189,11 @@ class Scorer:
                 state["last_id"] = entry_id
             if not session.remember(state, message.get("messageId")):
                 continue
-            buying = state["outcome"] is None and message.get("event") == "Order Completed"
-            step_before = state["step"]
-            session.apply(state, message, at)
-            if buying:
+            bought, snapshot = learning.observe(state, message, at, self.pages)
+            if bought:
                 self._learn(state)
-                self.pages.purchased(state["site"], state["pages"], _revenue(message, state))
-            elif learning.decision_point(state, message, step_before):
-                snap = session.snapshot(state, at, self.pages)
-                self.pending.setdefault(name, []).append(learning.encode(model.features(snap)))
+            elif snapshot:
+                self.pending.setdefault(name, []).append(snapshot)
             applied, trigger = applied + 1, entry_id
         if trigger:
             self._evaluate(state, now_ms(), trigger)
@@ -206,12 +202,7 @@ class Scorer:
     def _learn(self, state: dict) -> None:
         """The session's outcome is known: learn its snapshots (see scorer.learning for which)."""
         held = learning.take(self.redis, state["session"]) + self.pending.pop(state["session"], [])
-        abandoned = learning.label(state)
-        if abandoned is None:
-            return
-        for x in learning.examples(held):
-            self.model.learn_features(x, abandoned)
-        if self.checkpointer:
+        if learning.teach(self.model, state, held) and self.checkpointer:
             self.checkpointer.maybe_save(self.model)
 
     def _close(self, state: dict) -> None:
@@ -219,12 +210,8 @@ class Scorer:
         if state["closed"]:
             return
         state["closed"] = True
-        if state["outcome"] is None:
-            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
+        if learning.end(state, self.pages):
             self._learn(state)
-        seen = state["pages"]
-        self.pages.session_ended(state["site"], seen, entry=seen[0] if seen else None,
-                                 last=state["page"][0] if state["page"] else None, views=state["n"].get("pages", 0))
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
         snap = session.snapshot(state, now, self.pages)
@@ -291,10 +278,3 @@ class Scorer:
         elif state["outcome"] is None:
             self._evaluate(state, now, f"deadline:{due}")
 
-
-def _revenue(message: dict, state: dict) -> float:
-    props = message.get("properties") or {}
-    for name in ("revenue", "total", "value"):
-        if name in props:
-            return session.number(props[name])
-    return state["cart"]["value"]

@@ -58,6 +58,17 @@ def label(state: dict) -> bool | None:
     return None
 
 
+def teach(learner, state: dict, held: list[bytes]) -> int:
+    """Learn the session's held snapshots (the latest MAX_SNAPSHOTS) with its label; how many."""
+    abandoned = label(state)
+    if abandoned is None:
+        return 0
+    found = examples(held[-MAX_SNAPSHOTS:])
+    for x in found:
+        learner.learn_features(x, abandoned)
+    return len(found)
+
+
 def examples(encoded: list[bytes]) -> list[dict]:
     """Feature dicts of stored snapshots; one of another format or length (written before an
     upgrade) is skipped."""
@@ -67,3 +78,37 @@ def examples(encoded: list[bytes]) -> list[dict]:
         if values[0] == FORMAT and len(values) == len(model.NAMES) + 1:
             out.append(model.from_vector(values[1:]))
     return out
+
+
+def observe(state: dict, message: dict, at: int, stats) -> tuple[bool, bytes | None]:
+    """Apply one message to a live session, as the scorer does: (whether it was the purchase, the
+    snapshot it made a decision point for, if any). A purchase adds to the page values of ``stats``."""
+    buying = state["outcome"] is None and message.get("event") == "Order Completed"
+    step_before = state["step"]
+    session.apply(state, message, at)
+    if buying:
+        stats.purchased(state["site"], state["pages"], revenue(message, state))
+        return True, None
+    if decision_point(state, message, step_before):
+        return False, encode(model.features(session.snapshot(state, at, stats)))
+    return False, None
+
+
+def end(state: dict, stats) -> bool:
+    """The session ended (no event for SESSION_TIMEOUT): its outcome if it had none, and its pages'
+    bounce and exit counts. True when the outcome was settled just now (its snapshots are due)."""
+    settled = state["outcome"] is None
+    if settled:
+        state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
+    seen = state["pages"]
+    stats.session_ended(state["site"], seen, entry=seen[0] if seen else None,
+                        last=state["page"][0] if state["page"] else None, views=state["n"].get("pages", 0))
+    return settled
+
+
+def revenue(message: dict, state: dict) -> float:
+    props = message.get("properties") or {}
+    for name in ("revenue", "total", "value"):
+        if name in props:
+            return session.number(props[name])
+    return state["cart"]["value"]

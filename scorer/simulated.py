@@ -19,7 +19,6 @@ import statistics
 
 from demo.simulator import Shopper, population
 from scorer import learning, model, pages, session
-from scorer.consumer import _revenue
 from scorer.model import AbandonModel
 
 TRAIN = 0.7  # share of the visits, by start time, learned from
@@ -88,40 +87,22 @@ class Replay:
         p = self.model.probability(model.features(session.snapshot(state, at, self.stats)))
         return 0.0 if p is None else p
 
-    # What follows is Scorer._apply, _learn and _close for one message of one session, without Redis
-    # and rules. Their steps are not functions of their own in scorer.consumer yet, so the order of
-    # the steps and the outcome of a session that ends are repeated here; a test holds the two to
-    # the same examples (tests/test_simulated.py).
+    # The steps of the live scorer (Scorer._apply, _learn, _close), without Redis and rules.
     def receive(self, state: dict, message: dict, at: int, learn: bool) -> None:
-        buying = state["outcome"] is None and message.get("event") == "Order Completed"
-        step_before = state["step"]
-        session.apply(state, message, at)
-        if buying:
-            if learn:
-                self.learn(state)
-            self.stats.purchased(state["site"], state["pages"], _revenue(message, state))
-        elif learn and learning.decision_point(state, message, step_before):
-            snap = session.snapshot(state, at, self.stats)
+        bought, snapshot = learning.observe(state, message, at, self.stats)
+        if bought and learn:
+            self.learn(state)
+        elif snapshot and learn:
             held = self.held.setdefault(state["session"], [])
-            held.append(learning.encode(model.features(snap)))
+            held.append(snapshot)
             del held[:-learning.MAX_SNAPSHOTS]  # as the writer's LTRIM
 
     def learn(self, state: dict) -> None:
-        held = self.held.pop(state["session"], [])
-        abandoned = learning.label(state)
-        if abandoned is None:
-            return
-        for x in learning.examples(held):
-            self.model.learn_features(x, abandoned)
+        learning.teach(self.model, state, self.held.pop(state["session"], []))
 
     def close(self, state: dict, learn: bool) -> None:
-        if state["outcome"] is None:
-            state["outcome"] = "abandoned" if state["cart"]["items"] else "left"
-            if learn:
-                self.learn(state)
-        seen = state["pages"]
-        self.stats.session_ended(state["site"], seen, entry=seen[0] if seen else None,
-                                 last=state["page"][0] if state["page"] else None, views=state["n"].get("pages", 0))
+        if learning.end(state, self.stats) and learn:
+            self.learn(state)
 
 
 def threshold(maxima: list[float], rate: float = FALSE_ALARMS) -> float | None:
