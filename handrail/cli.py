@@ -315,11 +315,12 @@ def _print_simulated(result: dict) -> None:
     click.echo(f"simulated, seed {result['seed']}: {result['sessions']} sessions, learned from the first "
                f"{result['trained_on']}, tested {result['tested']} ({result['smooth']} smooth, {result['stuck']} "
                f"stuck), {result['seconds']} s")
-    line = "-" if result["threshold"] is None else f"{result['threshold']:.4f}"
+    line = "-" if result["threshold"] is None else f"{result['threshold']:.6f}"
     click.echo(f"  threshold            {line}  (flagged above it: at most 1 in 100 smooth sessions ever go above)")
     click.echo(f"  smooth reaching it   {_share(result['smooth_reaching_threshold'], result['smooth'])}")
     click.echo(f"  false alarms         {_share(result['false_alarms'], result['smooth'])}")
     click.echo(f"  stuck flagged        {_share(result['flagged'], result['stuck'])} before they left")
+    click.echo(f"  ...30 s or earlier   {_share(result['flagged_30s_before'], result['stuck'])}")
     click.echo(f"  flagged, before leaving: {_lead(result['seconds_before_leaving'])}")
     click.echo(f"    {'persona':<20}{'stuck':>6}{'sessions':>10}{'flagged':>9}  before leaving")
     for name, row in result["personas"].items():

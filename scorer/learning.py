@@ -31,7 +31,7 @@ def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
     if state["outcome"] is not None:
         return False
     return (state["step"] != step_before or message.get("event") in session.FRICTION
-            or state["events"] % EVERY_EVENTS == 0)
+            or state["events"] % EVERY_EVENTS == 0 or state["events"] == 1)  # 1: the landing page
 
 
 def encode(x: dict) -> bytes:

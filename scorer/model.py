@@ -6,7 +6,7 @@ examples it gives no score at all, rather than a 0.5 an agent might believe.
 
 import math
 
-from river import linear_model, optim, preprocessing
+from river import compose, linear_model, optim, preprocessing
 
 MIN_LEARNED = 30  # examples learned before a score is shown
 STEPS = ("browse", "cart", "checkout", "shipping", "payment")
@@ -33,6 +33,10 @@ def features(snap: dict) -> dict:
         "log_session_seconds": _log(snap["session_seconds"]),
         "log_quiet_seconds": _log(snap.get("quiet_seconds", 0.0)),
         "log_idle_seconds": _log(snap.get("idle_seconds", 0.0)),
+        # Struggling and then stopping, on this step: what tells a stuck shopper from one who just leaves.
+        "log_still_seconds": _log(snap.get("still_seconds", 0.0)),
+        "step_friction": min(snap.get("step_friction", 0), 10),
+        "still_after_friction": _log(snap.get("still_seconds", 0.0)) * min(snap.get("step_friction", 0), 10),
         "log_events": _log(snap["events"]),
         "log_pages": _log(counts.get("pages", 0)),
         "log_products": _log(counts.get("products", 0)),
@@ -52,8 +56,10 @@ def features(snap: dict) -> dict:
         seen = kinds.get(kind, {"pages": 0, "seconds": 0.0})
         x[f"log_{kind}_pages"] = _log(seen["pages"])
         x[f"log_{kind}_seconds"] = _log(seen["seconds"])
-    for step in STEPS:
-        x[f"step_{step}"] = 1.0 if snap["step"] == step else 0.0
+    step = snap["step"] or "browse"  # the landing page, before any product
+    for name in STEPS:
+        x[f"step_{name}"] = 1.0 if step == name else 0.0
+    x["idle_in_checkout"] = x["log_idle_seconds"] if step in ("checkout", "shipping", "payment") else 0.0
     for device in DEVICES:
         x[f"device_{device}"] = 1.0 if snap.get("device") == device else 0.0
     hour = snap.get("local_hour")
@@ -75,11 +81,16 @@ def from_vector(values: list[float]) -> dict:
     return dict(zip(NAMES, values))
 
 
+def clip(x: dict) -> dict:
+    """Scaled values held to +-5: a feature first seen after thousands of zeros (the first evening
+    of a shop) would otherwise be scaled to hundreds and swamp the model."""
+    return {name: max(-5.0, min(5.0, value)) for name, value in x.items()}
+
+
 class AbandonModel:
     def __init__(self):
-        self.pipeline = preprocessing.StandardScaler() | linear_model.LogisticRegression(
-            optimizer=optim.SGD(0.05)
-        )
+        self.pipeline = (preprocessing.StandardScaler() | compose.FuncTransformer(clip)
+                         | linear_model.LogisticRegression(optimizer=optim.SGD(0.01)))
         self.learned = 0
 
     def score(self, snap: dict) -> float | None:

@@ -20,8 +20,10 @@ FRICTION = (
     "Payment Failed", "Form Error", "Rage Click", "Dead Click", "JS Error", "Exit Intent", "Idle",
     "Coupon Denied", "Back And Forth",
 )
+STRUGGLE = ("Payment Failed", "Form Error", "Rage Click", "Dead Click", "JS Error", "Coupon Denied")
 STEP_EVENTS = {"Cart Viewed": "cart", "Checkout Started": "checkout", "Order Completed": "complete"}
 QUIET = ("Heartbeat",)  # liveness only: neither in the timeline nor counted
+NOT_ACTING = ("Heartbeat", "Idle", "Exit Intent")  # signs of a shopper not doing anything
 _MOBILE = re.compile(r"Mobi|Android|iPhone|iPod|Windows Phone", re.I)
 _TABLET = re.compile(r"iPad|Tablet", re.I)
 
@@ -36,6 +38,7 @@ def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
         "last_seen": now,
         "step": None,
         "step_at": now,
+        "acted_at": now,  # the shopper's last action: any event but Heartbeat, Idle, Exit Intent
         "cart": {"items": [], "value": 0.0, "count": 0},
         "events": 0,
         "signals": {},  # friction event -> times
@@ -96,6 +99,8 @@ def apply(state: dict, message: dict, now: int) -> None:
     """Apply one validated message, received at ``now`` (ms)."""
     state["events"] += 1
     state["last_seen"] = now
+    if message.get("event") not in NOT_ACTING:
+        state["acted_at"] = now
     state["anonymous_id"] = state["anonymous_id"] or message.get("anonymousId")
     if message.get("userId"):
         state["user_id"] = text(message["userId"], 100)
@@ -295,6 +300,9 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
         "returning": state["visits"] > 1 or bool(state["user_id"]),
         "idle_seconds": state["n"].get("idle", 0),
         "quiet_seconds": (now - state["last_seen"]) / 1000,
+        "still_seconds": (now - state.get("acted_at", state["last_seen"])) / 1000,
+        "step_friction": sum(1 for event, tenths in state["recent"]
+                             if event in STRUGGLE and started + tenths * 100 >= state["step_at"]),
         "recent": [[event, started + tenths * 100] for event, tenths in state["recent"]],
         "events": state["events"],
         "score": state["score"],

@@ -23,6 +23,7 @@ from scorer.model import AbandonModel
 
 TRAIN = 0.7  # share of the visits, by start time, learned from
 FALSE_ALARMS = 0.01  # share of smooth visits the threshold may flag
+EARLY = 30  # seconds before leaving: a flag this early leaves an agent time to reach the shopper
 SITE = "simulated"
 # Monday 2 March 2026, 13:00 in Amsterdam (the shoppers' time zone). 2000 visits at 0.4 a second last
 # 83 minutes: from 11:00, the demo's start, the split fell at noon, and a model that learned only
@@ -157,6 +158,7 @@ def evaluate(count: int = 2000, seed: int = 0, tick=None) -> dict:
         "false_alarm_rate": round(false_alarms / len(smooth), 4) if smooth else None,
         "flagged": len(leads),
         "flagged_share": round(len(leads) / stuck, 4) if stuck else None,
+        "flagged_30s_before": sum(1 for lead in leads if lead >= EARLY),  # time enough for an agent to act
         "seconds_before_leaving": _quartiles(leads),
         "personas": {
             name: {"stuck": row["stuck"], "sessions": row["sessions"], "flagged": row["flagged"],

@@ -183,7 +183,7 @@ def test_idle_session_ends_as_abandoned_with_a_cart(redis, scorer, decisions):
     stream.append(redis, SITE, to_payment(long_ago), SHARDS)
     drain(scorer)
     assert live(redis)["outcome"] == "abandoned"
-    assert scorer.model.learned == 1 and decisions == []
+    assert scorer.model.learned == 2 and decisions == []  # the first event's snapshot and the payment step's
 
 
 def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
@@ -216,12 +216,12 @@ def test_odd_but_accepted_page_context_does_not_stop_the_scorer(redis, scorer, d
 
 def test_a_purchase_teaches_the_snapshots_held_since_its_decision_points(redis, scorer):
     """Snapshots taken at step entries and friction, over several batches, are learned as one purchase."""
-    stream.append(redis, SITE, to_payment(), SHARDS)  # the payment step: one decision point
+    stream.append(redis, SITE, to_payment(), SHARDS)  # the first event and the payment step: two decision points
     drain(scorer)
-    assert redis.llen(keys.snapshots("anon-1")) == 1 and scorer.model.learned == 0
+    assert redis.llen(keys.snapshots("anon-1")) == 2 and scorer.model.learned == 0
     stream.append(redis, SITE, [event("Payment Failed"), event("Order Completed", {"revenue": 120})], SHARDS)
     drain(scorer)
-    assert scorer.model.learned == 2 and not redis.exists(keys.snapshots("anon-1"))
+    assert scorer.model.learned == 3 and not redis.exists(keys.snapshots("anon-1"))
 
 
 def test_a_contacted_session_teaches_nothing(redis, scorer, decisions):
@@ -243,7 +243,7 @@ def test_a_held_out_session_is_learned_from(redis, decisions):
     drain(scorer)
     stream.append(redis, SITE, [event("Order Completed")], SHARDS)
     drain(scorer)
-    assert decisions == [] and live(redis)["contact"] == "holdout" and scorer.model.learned == 3
+    assert decisions == [] and live(redis)["contact"] == "holdout" and scorer.model.learned == 4
 
 
 def test_a_visitor_back_after_30_minutes_starts_a_new_returning_session(redis, scorer):
@@ -254,7 +254,7 @@ def test_a_visitor_back_after_30_minutes_starts_a_new_returning_session(redis, s
     drain(scorer)
     state = live(redis)
     assert (state["visits"], state["events"], state["cart"]["items"], state["outcome"]) == (2, 1, [], None)
-    assert scorer.model.learned == 1  # the first visit's payment-step snapshot, as an abandonment
+    assert scorer.model.learned == 2  # the first visit's two snapshots, as an abandonment
 
 
 def test_session_state_stays_under_2_kb_in_redis(redis, scorer):

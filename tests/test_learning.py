@@ -43,6 +43,7 @@ def test_snapshots_of_another_format_are_skipped():
 
 def test_decision_points_are_step_entries_friction_and_every_tenth_event():
     state = session.new("anon-1", "site-1", T0)
+    assert learning.decision_point(state | {"events": 1}, {"event": "Page"}, None)  # the landing page
     state["events"], state["step"] = 3, "payment"
     assert learning.decision_point(state, {"event": "Payment Info Entered"}, "shipping")
     assert learning.decision_point(state, {"event": "Payment Failed"}, "payment")

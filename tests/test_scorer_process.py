@@ -87,6 +87,6 @@ def test_a_stopped_scorer_checkpoints_its_model_and_the_next_one_restores_it(red
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
     kept = checkpoint.history(redis)
-    assert kept and kept[0]["learned"] == 40  # 20 purchases and 20 abandonments, one snapshot each
+    assert kept and kept[0]["learned"] == 80  # 20 purchases and 20 abandonments, two snapshots each
     model, info = checkpoint.load(redis, checkpoint.signing_key("process-test-token"))
-    assert model.learned == 40 and info["version"] == kept[0]["version"]
+    assert model.learned == 80 and info["version"] == kept[0]["version"]
