@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from demo.shop import BY_SKU, PRODUCTS
+from rules.policy import in_holdout
 
 log = logging.getLogger("handrail.simulator")
 
@@ -378,8 +379,11 @@ class Simulator:
         self.queue: list = []
         self.order = itertools.count()  # keeps a shopper's steps of one moment in their order
 
-    def start_shopper(self, persona=None, pace: float = 1.0) -> Shopper:
+    def start_shopper(self, persona=None, pace: float = 1.0, contactable: bool = False) -> Shopper:
+        """``contactable``: a shopper outside any holdout group of up to half the shoppers."""
         started = shopper(self.rng, int(time.time() * 1000), persona, pace / self.speed)
+        while contactable and in_holdout(started.anonymous_id, 0.5):
+            started = shopper(self.rng, int(time.time() * 1000), persona, pace / self.speed)
         for at, built in started.messages():
             heapq.heappush(self.queue, (at, next(self.order), built))
         if self.truth:
@@ -397,8 +401,9 @@ class Simulator:
             log.warning("collector refused or unreachable: %s", error)
 
     def run(self, sessions: int | None = None) -> None:
-        # The first shopper is a quick one stuck at payment: the demo shows a task within seconds.
-        self.start_shopper(partial(stuck_at_payment, declines=3), pace=0.1)
+        # The first shopper is a quick one stuck at payment, and not in the control group: the demo
+        # shows a task within seconds.
+        self.start_shopper(partial(stuck_at_payment, declines=3), pace=0.1, contactable=True)
         started, next_shopper = 1, time.time()
         while True:
             now = time.time()
