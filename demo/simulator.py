@@ -35,6 +35,7 @@ TITLES = {"/shop/": "Espresso gear", "/shop/cart": "Your cart", "/shop/checkout/
 HEARTBEAT = 15  # s of an open page between Heartbeats, as hr.js
 IDLE = 30  # s without input before an Idle, as hr.js
 DESKTOP = 0.55  # share of shoppers on a computer: only a mouse shows an Exit Intent
+DISTRACTED = 0.04  # chance, at each pause between actions, that a shopper is away for a while and comes back
 AGENTS = {  # by whether on a computer
     True: ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/131.0.0.0 Safari/537.36",
@@ -148,6 +149,8 @@ class Visit:
 
     def wait(self, low: float, high: float) -> None:
         self.t += self.rng.uniform(low, high) * self.pace
+        if self.rng.random() < DISTRACTED:  # a phone call, another tab: idle, and then on again
+            self.t += self.rng.uniform(IDLE + 10, 150)
 
     def page(self, path: str) -> None:
         self.path = path
@@ -237,9 +240,12 @@ class Visit:
             clock += [(page[0] + seconds, "track", page[2], "Heartbeat", {"seconds": seconds})
                       for seconds in range(HEARTBEAT, int(until - page[0]) + 1, HEARTBEAT)
                       if page[0] + seconds < until]
-        # Between actions the shopper reads, scrolls or types; only the last stretch is without input.
-        if leave_after - last > IDLE:
-            clock.append((last + IDLE, "track", self.path, "Idle", {"seconds": IDLE}))
+        # Between actions the shopper reads, scrolls or types; a stretch without input longer than
+        # IDLE (one away for a while, or the last one before leaving) shows as an Idle.
+        moments = [(step[0], step[2]) for step in self.steps] + [(leave_after, self.path)]
+        for (at, path), (following, _) in zip(moments, moments[1:]):
+            if following - at > IDLE:
+                clock.append((at + IDLE, "track", path, "Idle", {"seconds": IDLE}))
         if self.computer and self.rng.random() < 0.7:  # not every mouse leaves by the tab bar
             clock.append((leave_after - self.rng.uniform(0.3, 3), "track", self.path, "Exit Intent", {}))
         steps = sorted(self.steps + clock, key=lambda step: step[0])
