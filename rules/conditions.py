@@ -1,7 +1,8 @@
 """Conditions of a rule's ``when``: compiled from YAML, evaluated on a session snapshot.
 
 A snapshot is plain data from the scorer: ``step``, ``step_seconds``, ``cart_value``, ``cart_items``,
-``score``, ``now`` (ms) and ``recent`` ([event name, ms] pairs). Each condition returns whether it
+``score``, ``now`` (ms), ``recent`` ([event name, ms] pairs), ``device``, ``returning``, ``user_id``
+and ``traits``. Each condition returns whether it
 holds and, when it does, the evidence in words an agent can read.
 """
 
@@ -72,6 +73,39 @@ class Range:
         return True, [f"{self.label} {value:g}"]
 
 
+def segments(snap: dict) -> set[str]:
+    """The shopper's segments, from identify traits: the `segment` trait itself, vip (a `vip`
+    trait), member (signed in, or a `plan`), new (first visit, not signed in)."""
+    traits = snap.get("traits") or {}
+    found = {str(traits["segment"]).strip().lower()} if traits.get("segment") else set()
+    if traits.get("vip") in (True, "true", "yes", "1"):
+        found.add("vip")
+    if snap.get("user_id") or traits.get("plan"):
+        found.add("member")
+    elif not snap.get("returning"):
+        found.add("new")
+    return found
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The shopper's device, segment or returning flag is one of the values given."""
+
+    kind: str  # device, segment, returning
+    values: tuple
+
+    def evaluate(self, snap):
+        if self.kind == "segment":
+            found = segments(snap) & set(self.values)
+            return (True, [f"segment {sorted(found)[0]}"]) if found else (False, [])
+        value = snap.get(self.kind)
+        if value not in self.values:
+            return False, []
+        if self.kind == "returning":
+            return True, ["returning visitor" if value else "first visit"]
+        return True, [f"on {value}"]
+
+
 @dataclass(frozen=True)
 class Combine:
     kind: str  # all, any, not
@@ -93,7 +127,9 @@ class Combine:
         return (self.kind == "all"), evidence
 
 
-KINDS = ("all", "any", "not", "step", "count", "dwell", "cart_value", "cart_items", "score")
+KINDS = ("all", "any", "not", "step", "count", "dwell", "cart_value", "cart_items", "score", "device", "segment",
+         "returning")
+DEVICES = ("mobile", "tablet", "desktop")
 RANGES = {"cart_value": "cart value", "cart_items": "items in cart", "score": "score"}
 
 
@@ -125,6 +161,13 @@ def compile_condition(node, line: int, problems: Problems):
         return _dwell(value, line, problems)
     if kind in RANGES:
         return _range(kind, value, line, problems)
+    if kind in ("device", "segment"):
+        return _choice(kind, value, line, problems)
+    if kind == "returning":
+        if not isinstance(value, bool):
+            problems.add(line, f"'returning' is true or false, got {_show(value)}")
+            return None
+        return Choice("returning", (value,))
     problems.add(line, f"unknown condition '{kind}': allowed are {', '.join(KINDS)}")
     return None
 
@@ -190,6 +233,19 @@ def _range(kind, value, line, problems):
         problems.add(line, f"'{kind}' needs 'over' or 'under' (a number)")
         return None
     return Range(kind, RANGES[kind], bounds["over"], bounds["under"])
+
+
+def _choice(kind, value, line, problems):
+    values = list(value) if isinstance(value, Sequence) else [value]
+    names = [v.strip().lower() for v in values if isinstance(v, str) and v.strip()]
+    if not values or len(names) != len(values):
+        example = "mobile" if kind == "device" else "vip"
+        problems.add(line, f"'{kind}' takes a name like {example}, or a list of them, got {_show(value)}")
+        return None
+    if kind == "device" and not set(names) <= set(DEVICES):
+        problems.add(line, f"'device' must be {', '.join(DEVICES)}, got {_show(value)}")
+        return None
+    return Choice(kind, tuple(names))
 
 
 def _show(value) -> str:

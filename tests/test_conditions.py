@@ -172,9 +172,38 @@ def test_dwell_thresholds_are_found_inside_combinations():
     ("cart_value: {over: lots}", "'over' must be a number, got 'lots'"),
     ("cart_value: {above: 5}", "'cart_value' has no setting 'above': allowed are over, under"),
     ("all: []", "'all' takes a list of conditions"),
+    ("device: phone", "'device' must be mobile, tablet, desktop, got 'phone'"),
+    ("segment: [vip, 3]", "'segment' takes a name like vip, or a list of them"),
+    ("returning: sometimes", "'returning' is true or false, got 'sometimes'"),
     ("{step: payment, cart_value: {over: 1}}", "a condition is one of all, any, not, step"),
 ])
 def test_bad_condition_says_what_is_allowed(text, expected):
     """Each malformed condition is refused with a message saying what is allowed."""
     (line, message), *_ = problems_of(text)
     assert message.startswith(expected), message
+
+
+def test_device_holds_for_the_devices_named():
+    condition = when("device: [mobile, tablet]")
+    assert condition.evaluate(snap(device="mobile")) == (True, ["on mobile"])
+    assert condition.evaluate(snap(device="desktop")) == (False, []) == condition.evaluate(snap())
+
+
+def test_returning_tells_a_return_visit_from_a_first_one():
+    assert when("returning: true").evaluate(snap(returning=True)) == (True, ["returning visitor"])
+    assert when("returning: false").evaluate(snap(returning=True)) == (False, [])
+    assert when("returning: false").evaluate(snap(returning=False)) == (True, ["first visit"])
+
+
+@pytest.mark.parametrize("fields, segment", [
+    ({"traits": {"vip": True}, "user_id": "u1"}, "vip"),
+    ({"traits": {"segment": "Gold"}, "user_id": "u1"}, "gold"),
+    ({"user_id": "u1"}, "member"),
+    ({"returning": False}, "new"),
+])
+def test_segment_comes_from_identify_traits(fields, segment):
+    assert when(f"segment: {segment}").evaluate(snap(**fields)) == (True, [f"segment {segment}"])
+
+
+def test_a_returning_anonymous_shopper_is_in_no_segment_but_their_own():
+    assert when("segment: [new, member, vip]").evaluate(snap(returning=True)) == (False, [])

@@ -304,3 +304,23 @@ def test_a_running_scorer_fires_a_dwell_deadline_within_a_second_of_it_being_due
     (decision,) = decisions
     due = arrived + 1000
     assert 0 <= decision["decided_at"] - due < 1000
+
+
+def test_a_rule_on_the_shoppers_device_and_segment_sees_the_live_session(redis, decisions):
+    """device and segment read what the snippet and identify sent: a VIP on a phone at payment."""
+    store.save(redis, """\
+defaults: {holdout: 0}
+rules:
+  - id: vip-on-a-phone
+    when: {all: [{step: payment}, {device: mobile}, {segment: vip}]}
+    action: {channel: chat}
+""", "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer.ensure_groups()
+    phone = {"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"}
+    identify = {"type": "identify", "anonymousId": "anon-1", "userId": "u-1", "traits": {"vip": True},
+                "context": phone, "messageId": "m-id", "receivedAt": now_ms()}
+    stream.append(redis, SITE, [identify] + to_payment(), SHARDS)
+    drain(scorer)
+    (decision,) = decisions
+    assert decision["evidence"] == ["step is payment", "on mobile", "segment vip"]

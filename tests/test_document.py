@@ -60,7 +60,7 @@ def test_unknown_condition_lists_the_allowed_ones():
     text = "rules:\n  - id: a\n    when:\n      weather: rainy\n    action: {channel: chat}\n"
     assert errors_of(text) == [
         "rules.yaml:4: unknown condition 'weather': allowed are all, any, not, step, count, dwell, "
-        "cart_value, cart_items, score"
+        "cart_value, cart_items, score, device, segment, returning"
     ]
 
 
