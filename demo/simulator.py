@@ -255,11 +255,7 @@ class Visit:
 # -- personas ----------------------------------------------------------------------------------
 def smooth_buyer(rng: random.Random) -> Script:
     """Browses, buys; one in five mistypes a field once, one in ten has a card declined and uses another."""
-    visit = Visit(rng)
-    added = rng.randint(1, 3)
-    visit.browse(rng.randint(added, 4), added)
-    visit.to_shipping()
-    visit.fill_shipping(errors=int(rng.random() < 0.2))
+    visit = _to_payment(rng)
     visit.pay(15, 45, declined_first=rng.random() < 0.1)
     return visit.leave("smooth_buyer", False, "purchase", (5, 30))
 

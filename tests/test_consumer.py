@@ -61,7 +61,12 @@ def decisions():
 @pytest.fixture
 def scorer(redis, decisions):
     """A scorer on the test Redis with the stuck-at-payment rule in force."""
-    store.save(redis, STUCK_AT_PAYMENT, "test")
+    return scorer_with(redis, decisions, STUCK_AT_PAYMENT)
+
+
+def scorer_with(redis, decisions: list, rules: str) -> Scorer:
+    """A scorer on the test Redis with these rules in force, handing decisions to ``decisions``."""
+    store.save(redis, rules, "test")
     scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
     scorer.ensure_groups()
     return scorer
@@ -162,9 +167,7 @@ def test_entries_are_acknowledged(redis, scorer):
 
 def test_dwell_rule_fires_from_a_deadline_without_a_new_event(redis, decisions):
     """A shopper who stays on payment past the dwell time is picked up by run_deadlines, once."""
-    store.save(redis, LINGERING, "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
-    scorer.ensure_groups()
+    scorer = scorer_with(redis, decisions, LINGERING)
     arrived = now_ms() - 600  # on payment for 0.6 s when the scorer sees it: not yet over 1 s
     stream.append(redis, SITE, to_payment(arrived), SHARDS)
     assert scorer.step(block=10) == 2
@@ -196,9 +199,7 @@ def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
 
 def test_holdout_shopper_is_not_handed_on(redis, decisions):
     """With everybody but a sliver held out, the rule's decision is recorded but not handed to dispatch."""
-    store.save(redis, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"), "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
-    scorer.ensure_groups()
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"))
     stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
     drain(scorer)
     assert decisions == []
@@ -236,9 +237,7 @@ def test_a_contacted_session_teaches_nothing(redis, scorer, decisions):
 
 def test_a_held_out_session_is_learned_from(redis, decisions):
     """The control group's sessions end on their own: they are what the model learns from."""
-    store.save(redis, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"), "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
-    scorer.ensure_groups()
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"))
     stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
     drain(scorer)
     stream.append(redis, SITE, [event("Order Completed")], SHARDS)
@@ -287,8 +286,7 @@ def test_a_running_scorer_fires_a_dwell_deadline_within_a_second_of_it_being_due
     dwell time passed."""
     import threading
 
-    store.save(redis, LINGERING, "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer = scorer_with(redis, decisions, LINGERING)
     stop = threading.Event()
     loop = threading.Thread(target=scorer.run, args=(stop,))
     loop.start()
@@ -308,15 +306,13 @@ def test_a_running_scorer_fires_a_dwell_deadline_within_a_second_of_it_being_due
 
 def test_a_rule_on_the_shoppers_device_and_segment_sees_the_live_session(redis, decisions):
     """device and segment read what the snippet and identify sent: a VIP on a phone at payment."""
-    store.save(redis, """\
+    scorer = scorer_with(redis, decisions, """\
 defaults: {holdout: 0}
 rules:
   - id: vip-on-a-phone
     when: {all: [{step: payment}, {device: mobile}, {segment: vip}]}
     action: {channel: chat}
-""", "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
-    scorer.ensure_groups()
+""")
     phone = {"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"}
     identify = {"type": "identify", "anonymousId": "anon-1", "userId": "u-1", "traits": {"vip": True},
                 "context": phone, "messageId": "m-id", "receivedAt": now_ms()}
