@@ -20,7 +20,7 @@ observed) without biasing P(abandon | features) there.
 import orjson
 
 from rules import policy
-from scorer import defaults, keys, model, session
+from scorer import keys, model, session
 
 MAX_SNAPSHOTS = 8  # per session, the latest kept
 EVERY_EVENTS = 10  # a snapshot every this many events, besides step entries and friction
