@@ -1,14 +1,17 @@
 """Conditions of a rule's ``when``: compiled from YAML, evaluated on a session snapshot.
 
-A snapshot is plain data from the scorer: ``step``, ``step_seconds``, ``cart_value``, ``cart_items``,
-``score``, ``now`` (ms), ``recent`` ([event name, ms] pairs), ``device``, ``returning``, ``user_id``
-and ``traits``. Each condition returns whether it
+A snapshot is plain data from the scorer: ``step``, ``step_seconds``, ``path``, ``cart_value``,
+``cart_items``, ``score``, ``now`` (ms), ``recent`` ([event name, ms] pairs), ``signals`` (friction
+event -> times), ``fields`` (form field -> errors), ``still_seconds`` (since the shopper last did
+anything), ``device``, ``returning``, ``user_id`` and ``traits``. Each condition returns whether it
 holds and, when it does, the evidence in words an agent can read.
 """
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from rules import durations
+from rules.hours import Hours
 from rules.yamlnodes import Mapping, Sequence, line_of
 
 
@@ -107,6 +110,61 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Page:
+    """The page being read matches a glob: ``/checkout/*``, ``*/payment``."""
+
+    patterns: tuple
+
+    def evaluate(self, snap):
+        path = snap.get("path") or ""
+        held = any(fnmatchcase(path, pattern) for pattern in self.patterns)
+        return (True, [f"on page {path}"]) if held else (False, [])
+
+
+@dataclass(frozen=True)
+class Idle:
+    """The shopper has done nothing (no click, page, form or cart event) for longer than ``over``."""
+
+    over: float  # seconds
+
+    def evaluate(self, snap):
+        seconds = snap.get("still_seconds", 0)
+        return (True, [f"no action for {int(seconds)} s"]) if seconds > self.over else (False, [])
+
+
+@dataclass(frozen=True)
+class Friction:
+    """At least ``at_least`` of one kind of friction in the session; form errors maybe on one field."""
+
+    kind: str  # a key of FRICTION
+    at_least: int
+    field: str | None = None
+
+    def evaluate(self, snap):
+        event, label = FRICTION[self.kind]
+        if self.field is not None:
+            n = (snap.get("fields") or {}).get(self.field, 0)
+            label = f"{label} on {self.field}"
+        else:
+            n = (snap.get("signals") or {}).get(event, 0)
+        return (True, [f"{n} {label}"]) if n >= self.at_least else (False, [])
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Now is (or, with ``inside`` false, is not) within the shop's business hours."""
+
+    hours: Hours | None  # None: the shop has none set, so it is always open
+    inside: bool
+
+    def evaluate(self, snap):
+        now_inside = self.hours is None or self.hours.contains(snap["now"])
+        if now_inside != self.inside:
+            return False, []
+        return True, ["in business hours" if now_inside else "outside business hours"]
+
+
+@dataclass(frozen=True)
 class Combine:
     kind: str  # all, any, not
     parts: tuple
@@ -127,14 +185,22 @@ class Combine:
         return (self.kind == "all"), evidence
 
 
-KINDS = ("all", "any", "not", "step", "count", "dwell", "cart_value", "cart_items", "score", "device", "segment",
-         "returning")
+FRICTION = {  # condition -> (event, words for the evidence)
+    "rage_clicks": ("Rage Click", "rage clicks"),
+    "dead_clicks": ("Dead Click", "dead clicks"),
+    "form_errors": ("Form Error", "form errors"),
+    "js_errors": ("JS Error", "JS errors"),
+    "payment_failures": ("Payment Failed", "payment failures"),
+}
+KINDS = ("all", "any", "not", "step", "page", "count", "dwell", "idle", "cart_value", "cart_items", "score",
+         "device", "segment", "returning", *FRICTION, "business_hours")
 DEVICES = ("mobile", "tablet", "desktop")
 RANGES = {"cart_value": "cart value", "cart_items": "items in cart", "score": "score"}
 
 
-def compile_condition(node, line: int, problems: Problems):
-    """A Condition, or None with the reasons added to ``problems``."""
+def compile_condition(node, line: int, problems: Problems, settings=None):
+    """A Condition, or None with the reasons added to ``problems``. ``settings``: the document's
+    rules.settings.Settings, for conditions that read them (business_hours)."""
     if not isinstance(node, Mapping) or len(node) != 1:
         problems.add(line, f"a condition is one of {', '.join(KINDS)} with its settings, got {_show(node)}")
         return None
@@ -144,10 +210,10 @@ def compile_condition(node, line: int, problems: Problems):
         if not isinstance(value, Sequence) or not value:
             problems.add(line, f"'{kind}' takes a list of conditions")
             return None
-        parts = [compile_condition(item, line_of(value, i, line), problems) for i, item in enumerate(value)]
+        parts = [compile_condition(item, line_of(value, i, line), problems, settings) for i, item in enumerate(value)]
         return Combine(kind, tuple(parts)) if None not in parts else None
     if kind == "not":
-        part = compile_condition(value, line, problems)
+        part = compile_condition(value, line, problems, settings)
         return Combine("not", (part,)) if part else None
     if kind == "step":
         steps = list(value) if isinstance(value, Sequence) else [value]
@@ -168,6 +234,17 @@ def compile_condition(node, line: int, problems: Problems):
             problems.add(line, f"'returning' is true or false, got {_show(value)}")
             return None
         return Choice("returning", (value,))
+    if kind == "page":
+        return _page(value, line, problems)
+    if kind == "idle":
+        return _idle(value, line, problems)
+    if kind in FRICTION:
+        return _friction(kind, value, line, problems)
+    if kind == "business_hours":
+        if not isinstance(value, bool):
+            problems.add(line, f"'business_hours' is true (inside them) or false (outside), got {_show(value)}")
+            return None
+        return BusinessHours(settings.business_hours if settings else None, value)
     problems.add(line, f"unknown condition '{kind}': allowed are {', '.join(KINDS)}")
     return None
 
@@ -248,6 +325,44 @@ def _choice(kind, value, line, problems):
     return Choice(kind, tuple(names))
 
 
+def _page(value, line, problems):
+    patterns = list(value) if isinstance(value, Sequence) else [value]
+    if not patterns or not all(isinstance(p, str) and p.startswith(("/", "*")) for p in patterns):
+        problems.add(line, f"'page' takes a path or a pattern like /checkout/*, or a list of them, got {_show(value)}")
+        return None
+    return Page(tuple(patterns))
+
+
+def _idle(value, line, problems):
+    if isinstance(value, Mapping):
+        if not _settings("idle", value, line, ("over",), problems):
+            return None
+        over = _duration(value, "over", line, problems)
+    else:
+        over = durations.parse(value)
+        if not over:
+            problems.add(line, f"'idle' must be a duration like 2m, or {{over: 2m}}, got {_show(value)}")
+    return Idle(over) if over else None
+
+
+def _friction(kind, value, line, problems):
+    allowed = ("at_least", "field") if kind == "form_errors" else ("at_least",)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = {"at_least": value}
+    elif not _settings(kind, value, line, allowed, problems):
+        return None
+    at_least = value.get("at_least", 1)
+    if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
+        problems.add(line_of(value, "at_least", line) if isinstance(value, Mapping) else line,
+                     f"'at_least' must be a whole number of 1 or more, got {_show(at_least)}")
+        return None
+    field = value.get("field")
+    if field is not None and (not isinstance(field, str) or not field.strip()):
+        problems.add(line_of(value, "field", line), f"'field' must be a form field's name like email, got {_show(field)}")
+        return None
+    return Friction(kind, at_least, field[:24] if field else None)
+
+
 def _show(value) -> str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
     return text if len(text) <= 60 else text[:57] + "..."
@@ -255,8 +370,17 @@ def _show(value) -> str:
 
 def dwell_thresholds(condition) -> set[float]:
     """Seconds on a step at which this condition may become true with no new event."""
-    if isinstance(condition, Dwell):
+    return _thresholds(condition, Dwell)
+
+
+def still_thresholds(condition) -> set[float]:
+    """Seconds without an action at which this condition may become true with no new event."""
+    return _thresholds(condition, Idle)
+
+
+def _thresholds(condition, kind) -> set[float]:
+    if isinstance(condition, kind):
         return {condition.over}
     if isinstance(condition, Combine):
-        return set().union(*(dwell_thresholds(part) for part in condition.parts))
+        return set().union(*(_thresholds(part, kind) for part in condition.parts))
     return set()

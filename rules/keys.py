@@ -2,9 +2,12 @@
 
 CURRENT = "hr:rules"  # hash: version, yaml, author, saved_at: the rules in force
 HISTORY = "hr:rules:history"  # list of JSON {version, yaml, author, saved_at}, newest first
-CONTACT = "hr:contact:{{{anonymous_id}}}"  # the decision id that last contacted (or held out) a shopper
+CONTACTS = "hr:contacts:{{{shopper}}}"  # sorted set: "<verdict>:<decision id>" -> ms, a shopper's last week
 HELD_OUT = "hr:rules:held-out"  # hash: rule id -> times it would have fired for a holdout shopper
+DECISIONS = "hr:decisions"  # stream: every admitted decision, contacted or held out (rules.policy)
+DO_NOT_CONTACT = "hr:do-not-contact"  # set: ids, emails and phones never to be contacted (rules.policy)
+SAVES = "hr:rules:saves"  # hash: "<channel>:tried" / "<channel>:saved" -> contacted sessions (rules.outcomes)
 
 
-def contact(anonymous_id: str) -> str:
-    return CONTACT.format(anonymous_id=anonymous_id)
+def contacts(shopper: str) -> str:
+    return CONTACTS.format(shopper=shopper)

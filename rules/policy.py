@@ -1,13 +1,30 @@
-"""Contact policies: the cooldown between contacts of one shopper, and the holdout group."""
+"""Contact policies, over every channel together.
+
+Two questions, asked in this order by the scorer:
+- ``blocked``: may this channel reach this shopper now? Consent and a contact address for calls,
+  texts and email; quiet hours in the shopper's time zone for calls and texts; business hours for
+  chat and calls; an agent with the skill free for chat and calls (a call with none free becomes a
+  callback, queued for the next free agent).
+- ``admit``: the contact budget (cooldown, at most N contacts per session, day and week, summed
+  over every channel), the do-not-contact list, and the holdout. A holdout shopper goes through
+  exactly the same checks and is counted against the same budget, so that the control group is the
+  shoppers who *would* have been contacted; each such moment is recorded as held out.
+"""
 
 import hashlib
 
 from rules import keys
 from rules.document import RuleSet
+from rules.settings import CALLBACK
 
 CONTACT = "contact"
 HOLDOUT = "holdout"
 COOLDOWN = "cooldown"
+BUDGET = "budget"  # the session's, day's or week's contacts are used up
+DO_NOT_CONTACT = "do-not-contact"
+WEEK_MS = 7 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+DECISIONS_KEPT = 100_000  # entries of the decision log
 
 
 def in_holdout(anonymous_id: str, share: float) -> bool:
@@ -16,17 +33,104 @@ def in_holdout(anonymous_id: str, share: float) -> bool:
     return bucket < share * 10_000
 
 
-def admit(redis, ruleset: RuleSet, decision: dict) -> str:
-    """CONTACT, HOLDOUT or COOLDOWN. The shopper's contact slot is taken with SET NX, so two scorers
-    (or one replaying a batch) never both contact; the same decision id is admitted again."""
+def consented(snap: dict, channel: str) -> bool:
+    return channel in (snap.get("traits") or {}).get("consent", "").split(",")
+
+
+def blocked(ruleset: RuleSet, channel: str, skill: str | None, snap: dict, free=None) -> tuple[str | None, str]:
+    """(the channel to use, or None) and, when it is None, why not, in words for the product owner.
+    ``free(skills, channel) -> bool`` says whether an agent with those skills can take one more
+    contact on that channel; None means availability is not checked."""
+    settings = ruleset.settings
+    spec = ruleset.channel(channel)
+    traits = snap.get("traits") or {}
+    if spec.needs_consent:
+        if not consented(snap, channel):
+            return None, f"no consent for {channel}"
+        address = "email" if channel == "email" else "phone"
+        if not traits.get(address):
+            return None, f"no {address} to reach the shopper by {channel}"
+    now = snap["now"]
+    if spec.staffed and settings.business_hours and not settings.business_hours.contains(now):
+        return None, f"{channel} only in business hours ({settings.business_hours.describe()})"
+    if spec.quiet and settings.quiet_hours:
+        zone = snap.get("tz") or (settings.business_hours.zone if settings.business_hours else None)
+        if settings.quiet_hours.contains(now, zone):
+            return None, f"quiet hours for the shopper ({settings.quiet_hours.describe()} {zone or 'UTC'})"
+    if spec.needs_agent and free is not None:
+        skills = {channel} | ({skill} if skill else set())
+        if not free(skills, channel):
+            if channel == "call":
+                return CALLBACK, ""
+            return None, f"no agent with {', '.join(sorted(skills))} free"
+    return channel, ""
+
+
+def on_list(redis, snap: dict) -> bool:
+    """The shopper is on the do-not-contact list (by any of their ids, email or phone), or said so."""
+    traits = snap.get("traits") or {}
+    if str(traits.get("do_not_contact", "")).lower() in ("true", "yes", "1"):
+        return True
+    ids = [value for value in (snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"),
+                               traits.get("phone")) if value]
+    return any(redis.smismember(keys.DO_NOT_CONTACT, [normal(value) for value in ids]))
+
+
+def normal(identity: str) -> str:
+    """How an id, email or phone is kept on the list: trimmed, lower-case, phone digits only."""
+    text = str(identity).strip().lower()
+    digits = "".join(c for c in text if c.isdigit())
+    return ("+" + digits) if text.startswith("+") and len(digits) >= 6 else text
+
+
+# KEYS: the shopper's contacts. ARGV: member, now, cooldown, session start (ms), per session, day, week.
+# The member is "<verdict>:<decision id>": a replayed decision finds itself and gets the same verdict.
+_ADMIT = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'again' end
+local now = tonumber(ARGV[2])
+local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if last[2] and now - tonumber(last[2]) < tonumber(ARGV[3]) then return 'cooldown' end
+if redis.call('ZCOUNT', KEYS[1], ARGV[4], '+inf') >= tonumber(ARGV[5]) then return 'session' end
+if redis.call('ZCOUNT', KEYS[1], now - 86400000, '+inf') >= tonumber(ARGV[6]) then return 'day' end
+if redis.call('ZCOUNT', KEYS[1], now - 604800000, '+inf') >= tonumber(ARGV[7]) then return 'week' end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 604800000)
+redis.call('PEXPIRE', KEYS[1], 604800000)
+return 'ok'
+"""
+
+
+def admit(redis, ruleset: RuleSet, decision: dict, snap: dict) -> str:
+    """CONTACT, HOLDOUT, COOLDOWN, BUDGET or DO_NOT_CONTACT, the same for a replayed decision. The
+    budget is checked and taken in one script, so two scorers never both contact one shopper."""
+    if on_list(redis, snap):
+        return DO_NOT_CONTACT
     anonymous_id = decision["anonymous_id"]
-    held = in_holdout(anonymous_id, ruleset.holdout)
-    value = f"{HOLDOUT if held else CONTACT}:{decision['id']}"
-    key = keys.contact(anonymous_id)
-    if redis.set(key, value, nx=True, px=max(1, int(ruleset.cooldown * 1000))):
-        if held:
-            redis.hincrby(keys.HELD_OUT, decision["rule"], 1)
-        return HOLDOUT if held else CONTACT
-    if (redis.get(key) or b"").decode() == value:
-        return HOLDOUT if held else CONTACT
-    return COOLDOWN
+    verdict = HOLDOUT if in_holdout(anonymous_id, ruleset.holdout) else CONTACT
+    budget = ruleset.settings.contacts
+    started = snap["now"] - int(snap.get("session_seconds", 0) * 1000)
+    answer = redis.eval(_ADMIT, 1, keys.contacts(snap.get("user_id") or anonymous_id),
+                        f"{verdict}:{decision['id']}", snap["now"], int(ruleset.cooldown * 1000), started,
+                        budget.session, budget.day, budget.week)
+    answer = answer.decode() if isinstance(answer, bytes) else answer
+    if answer == "cooldown":
+        return COOLDOWN
+    if answer in ("session", "day", "week"):
+        return BUDGET
+    if answer == "ok":
+        _record(redis, decision, verdict)
+    return verdict
+
+
+def _record(redis, decision: dict, verdict: str) -> None:
+    """The decision log the reports read; for the holdout, the moments a rule would have fired."""
+    pipe = redis.pipeline(transaction=False)
+    if verdict == HOLDOUT:
+        pipe.hincrby(keys.HELD_OUT, decision["rule"], 1)
+    pipe.xadd(keys.DECISIONS, {
+        "id": decision["id"], "verdict": verdict, "rule": decision["rule"], "channel": decision["channel"],
+        "anonymous_id": decision["anonymous_id"], "site": decision.get("site") or "",
+        "score": "" if decision.get("score") is None else decision["score"],
+        "cart_value": decision.get("cart_value", 0), "value": decision.get("value", 0),
+    }, maxlen=DECISIONS_KEPT, approximate=True)
+    pipe.execute()

@@ -16,7 +16,7 @@ from collections import defaultdict
 import orjson
 import redis as redis_lib
 
-from rules import policy, store
+from rules import outcomes, policy, store
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, keys, learning, pages, session
@@ -37,10 +37,11 @@ def now_ms() -> int:
 
 
 class Scorer:
-    def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None):
+    def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None, free=None):
         self.redis = redis
         self.shards = shards
         self.on_decision = on_decision  # called with each admitted decision (plain dict)
+        self.free = free  # free(skills, channel) -> bool: an agent can take it; None: not checked
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
         self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
@@ -50,6 +51,7 @@ class Scorer:
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
+        self.rates: dict[str, float] = {}  # channel -> save rate learned so far (rules.outcomes)
         self.reclaimed = 0.0
         self.streams = stream.all_keys(shards)
 
@@ -68,15 +70,15 @@ class Scorer:
             return
         self.rules_checked = time.monotonic()
         version = store.version(self.redis)
-        if version == self.rules_version:
-            return
-        found = store.current(self.redis)
-        try:
-            self.ruleset = compile_text(found[1]) if found else RuleSet()
-        except RulesError as error:  # stored rules were checked when saved; keep the old ones
-            log.error("rules version %s does not compile, keeping the rules in force: %s", version, error)
-        self.rules_version = version
-        log.info("rules version %s in force: %s", version, ", ".join(self.ruleset.ids) or "none")
+        if version != self.rules_version:
+            found = store.current(self.redis)
+            try:
+                self.ruleset = compile_text(found[1]) if found else RuleSet()
+            except RulesError as error:  # stored rules were checked when saved; keep the old ones
+                log.error("rules version %s does not compile, keeping the rules in force: %s", version, error)
+            self.rules_version = version
+            log.info("rules version %s in force: %s", version, ", ".join(self.ruleset.ids) or "none")
+        self.rates = outcomes.rates(outcomes.counts(self.redis), self.ruleset.settings)
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop) -> None:
@@ -212,20 +214,28 @@ class Scorer:
         state["closed"] = True
         if learning.end(state, self.pages):
             self._learn(state)
+        if state["contact"] is not None:  # how contacted (and held-out) sessions end: the save rates
+            outcomes.record(self.redis, state.get("channel", "chat") if state["contact"] == policy.CONTACT
+                            else policy.HOLDOUT, state["outcome"] == "purchase")
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
         snap = session.snapshot(state, now, self.pages)
         state["score"] = snap["score"] = self.model.score(snap)
         if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
             return
-        decision = decide(self.ruleset, snap, trigger)
+        def allow(channel, skill):
+            return policy.blocked(self.ruleset, channel, skill, snap, self.free)
+
+        decision = decide(self.ruleset, snap, trigger, allow, self.rates)
         if decision is None:
             return
-        verdict = policy.admit(self.redis, self.ruleset, decision)
+        verdict = policy.admit(self.redis, self.ruleset, decision, snap)
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
+            state["channel"] = decision["channel"]  # its outcome teaches that channel's save rate
         # The policy would refuse this shopper until then: no need to ask it on every event.
-        wait = self.ruleset.cooldown if verdict != policy.COOLDOWN else min(self.ruleset.cooldown, defaults.RECHECK)
+        refused = verdict in (policy.COOLDOWN, policy.BUDGET)
+        wait = min(self.ruleset.cooldown, defaults.RECHECK) if refused else self.ruleset.cooldown
         state["quiet_until"] = now + int(wait * 1000)
         if verdict == policy.CONTACT:
             decision["context"] = {

@@ -8,6 +8,7 @@ SEEN_LENGTH = 24  # recent messageIds kept (as short hashes) to drop repeats
 MAX_CART_ITEMS = 10  # distinct products in a cart
 MAX_FIELDS = 5  # form fields whose errors are counted one by one
 MAX_PAGES = 12  # distinct pages remembered per session (for bounce and exit rates, page value)
+MAX_PATH = 100  # characters of the current page's path kept (for page conditions)
 MAX_TEXT = 120  # characters of any shopper-sent text kept in a session
 MAX_STATE_BYTES = 2048  # the stored JSON of one session, at most
 READ_COUNT = 200  # stream entries read per batch

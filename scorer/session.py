@@ -22,6 +22,7 @@ FRICTION = (
 )
 STRUGGLE = ("Payment Failed", "Form Error", "Rage Click", "Dead Click", "JS Error", "Coupon Denied")
 STEP_EVENTS = {"Cart Viewed": "cart", "Checkout Started": "checkout", "Order Completed": "complete"}
+CONSENT_CHANNELS = ("call", "email", "sms")  # the channels that reach a shopper who is not on the page
 QUIET = ("Heartbeat",)  # liveness only: neither in the timeline nor counted
 NOT_ACTING = ("Heartbeat", "Idle", "Exit Intent")  # signs of a shopper not doing anything
 _MOBILE = re.compile(r"Mobi|Android|iPhone|iPod|Windows Phone", re.I)
@@ -46,6 +47,7 @@ def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
         "n": {},  # pages, products (viewed), adds, removes, idle (s)
         "kinds": {kind: [0, 0] for kind in pages.KINDS},  # page kind -> [pages, ms spent on them]
         "page": None,  # [page id, kind, ms it was entered]
+        "path": None,  # the path of the page being read, cut to MAX_PATH
         "pages": [],  # distinct page ids in order of first view (the first is the entry page)
         "device": None,
         "tz": None,
@@ -134,6 +136,7 @@ def _page(state: dict, path: str, kind: str, now: int) -> None:
     _leave_page(state, now)
     page = pages.page_id(path)
     state["page"] = [page, kind, now]
+    state["path"] = path[:defaults.MAX_PATH]
     state["kinds"][kind][0] += 1
     _count(state, "pages")
     if page not in state["pages"] and len(state["pages"]) < defaults.MAX_PAGES:
@@ -223,9 +226,27 @@ def _total(cart: dict) -> None:
 
 def _traits(state: dict, traits: dict) -> None:
     # Only a few named traits are kept, capped; the rest of what a browser sends is not stored.
-    for name in ("name", "email", "phone", "segment", "vip", "plan"):
+    for name in ("name", "first_name", "email", "phone", "segment", "vip", "plan", "do_not_contact"):
         if name in traits and isinstance(traits[name], (str, int, float, bool)):
             state["traits"][name] = traits[name] if isinstance(traits[name], bool) else text(traits[name], 80)
+    if "consent" in traits:
+        state["traits"]["consent"] = consent(traits["consent"])
+
+
+def consent(value) -> str:
+    """The channels a shopper agreed to be contacted on, as "call,email,sms" (a subset). Shops send
+    it as a mapping ({email: true}), a list, a comma-separated text, or true for all of them."""
+    if value is True:
+        agreed = CONSENT_CHANNELS
+    elif isinstance(value, dict):
+        agreed = [name for name, yes in value.items() if yes is True or str(yes).lower() in ("true", "yes", "1")]
+    elif isinstance(value, list):
+        agreed = [str(name) for name in value[:10]]
+    elif isinstance(value, str):
+        agreed = value[:80].split(",")
+    else:
+        agreed = []
+    return ",".join(name for name in CONSENT_CHANNELS if name in {str(a).strip().lower() for a in agreed})
 
 
 def _detail(event: str, props: dict) -> str:
@@ -285,6 +306,7 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
         "site": state["site"],
         "step": state["step"],
         "step_seconds": (now - state["step_at"]) / 1000,
+        "path": state.get("path"),
         "session_seconds": (now - started) / 1000,
         "cart_value": state["cart"]["value"],
         "cart_items": state["cart"]["count"],
@@ -297,6 +319,7 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
         "page_value": value,
         "device": state["device"],
         "local_hour": local_hour(state, now),
+        "tz": state["tz"],
         "returning": state["visits"] > 1 or bool(state["user_id"]),
         "idle_seconds": state["n"].get("idle", 0),
         "quiet_seconds": (now - state["last_seen"]) / 1000,
@@ -341,6 +364,8 @@ def _trim(state: dict) -> None:
         state["timeline"], state["recent"] = state["timeline"][1:], state["recent"][1:]
     elif len(state["seen"]) > 8:
         del state["seen"][0]
+    elif state.get("path") and len(state["path"]) > 24:
+        state["path"] = state["path"][:24]
     elif any(item["name"] for item in items) or state["traits"]:
         for item in items:
             item["name"] = ""

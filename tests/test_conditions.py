@@ -207,3 +207,78 @@ def test_segment_comes_from_identify_traits(fields, segment):
 
 def test_a_returning_anonymous_shopper_is_in_no_segment_but_their_own():
     assert when("segment: [new, member, vip]").evaluate(snap(returning=True)) == (False, [])
+
+
+def test_page_matches_a_glob_on_the_current_path():
+    """'page: /checkout/*' holds on /checkout/payment, not on /cart; a list holds for any of them."""
+    condition = when("page: /checkout/*")
+    assert condition.evaluate(snap(path="/checkout/payment")) == (True, ["on page /checkout/payment"])
+    assert condition.evaluate(snap(path="/cart")) == (False, [])
+    assert condition.evaluate(snap()) == (False, [])
+    assert when("page: [/cart, '*/payment']").evaluate(snap(path="/de/payment"))[0]
+
+
+def test_page_must_be_a_path_or_pattern():
+    """A page that is not a path says what is allowed."""
+    assert problems_of("page: checkout") == [
+        (1, "'page' takes a path or a pattern like /checkout/*, or a list of them, got 'checkout'")]
+
+
+def test_idle_holds_after_the_shopper_did_nothing_that_long():
+    """'idle: 2m' holds once the shopper has not acted for more than two minutes."""
+    condition = when("idle: 2m")
+    assert condition.evaluate(snap(still_seconds=121.5)) == (True, ["no action for 121 s"])
+    assert condition.evaluate(snap(still_seconds=119)) == (False, [])
+    assert when("idle: {over: 30s}").evaluate(snap(still_seconds=31))[0]
+    assert problems_of("idle: 2 minutes") == [(1, "'idle' must be a duration like 2m, or {over: 2m}, got '2 minutes'")]
+
+
+def test_idle_thresholds_wake_the_scorer():
+    """The seconds of an idle condition are what the scorer must wake up for without a new event."""
+    from rules.conditions import still_thresholds
+    assert still_thresholds(when("all: [{idle: 90s}, {any: [{idle: 3m}, {step: payment}]}]")) == {90.0, 180.0}
+
+
+def test_friction_counts_hold_at_their_threshold():
+    """rage_clicks, dead_clicks, js_errors and payment_failures count the session's signals."""
+    signals = {"Rage Click": 3, "Dead Click": 1, "JS Error": 2, "Payment Failed": 2}
+    assert when("rage_clicks: 3").evaluate(snap(signals=signals)) == (True, ["3 rage clicks"])
+    assert when("rage_clicks: {at_least: 4}").evaluate(snap(signals=signals)) == (False, [])
+    assert when("dead_clicks: 2").evaluate(snap(signals=signals)) == (False, [])
+    assert when("js_errors: {at_least: 2}").evaluate(snap(signals=signals)) == (True, ["2 JS errors"])
+    assert when("payment_failures: 2").evaluate(snap(signals=signals)) == (True, ["2 payment failures"])
+    assert when("rage_clicks: 1").evaluate(snap()) == (False, [])
+
+
+def test_form_errors_on_a_named_field():
+    """form_errors with a field counts the errors on that field only."""
+    fields = {"postcode": 3, "email": 1}
+    condition = when("form_errors: {field: postcode, at_least: 2}")
+    assert condition.evaluate(snap(fields=fields)) == (True, ["3 form errors on postcode"])
+    assert when("form_errors: {field: email, at_least: 2}").evaluate(snap(fields=fields)) == (False, [])
+    assert when("form_errors: 4").evaluate(snap(signals={"Form Error": 4}, fields=fields))[0]
+
+
+def test_friction_errors_name_the_setting():
+    """A field on rage clicks, or a count of zero, is refused with what is allowed."""
+    assert problems_of("rage_clicks: {at_least: 2, field: x}") == [
+        (1, "'rage_clicks' has no setting 'field': allowed are at_least")]
+    assert problems_of("js_errors: {at_least: 0}") == [(1, "'at_least' must be a whole number of 1 or more, got 0")]
+
+
+def test_business_hours_condition_reads_the_documents_hours():
+    """business_hours: true holds inside the shop's hours, false outside; with none set, always open."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rules.document import compile_text
+
+    text = ("defaults: {business_hours: {days: mon-fri, hours: '09:00-17:00', timezone: Europe/Paris}}\n"
+            "rules:\n  - id: a\n    when: {business_hours: false}\n    action: {channel: email}\n")
+    (rule,) = compile_text(text).rules
+    monday_noon = int(datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("Europe/Paris")).timestamp() * 1000)
+    assert rule.when.evaluate(snap(now=monday_noon)) == (False, [])
+    assert rule.when.evaluate(snap(now=monday_noon + 6 * 3600_000)) == (True, ["outside business hours"])
+    assert when("business_hours: true").evaluate(snap()) == (True, ["in business hours"])
+    assert problems_of("business_hours: 9-5") == [
+        (1, "'business_hours' is true (inside them) or false (outside), got '9-5'")]

@@ -64,10 +64,11 @@ def scorer(redis, decisions):
     return scorer_with(redis, decisions, STUCK_AT_PAYMENT)
 
 
-def scorer_with(redis, decisions: list, rules: str) -> Scorer:
-    """A scorer on the test Redis with these rules in force, handing decisions to ``decisions``."""
+def scorer_with(redis, decisions: list, rules: str, free=None) -> Scorer:
+    """A scorer on the test Redis with these rules in force, handing decisions to ``decisions``;
+    ``free(skills, channel)`` answers whether an agent is free (None: not asked)."""
     store.save(redis, rules, "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer", free=free)
     scorer.ensure_groups()
     return scorer
 
@@ -320,3 +321,65 @@ rules:
     drain(scorer)
     (decision,) = decisions
     assert decision["evidence"] == ["step is payment", "on mobile", "segment vip"]
+
+
+CALL_OR_CHAT = """\
+defaults: {holdout: 0, quiet_hours: none}
+rules:
+  - id: big-cart-failing
+    description: Payment failing on a big cart
+    when: {all: [{step: payment}, {payment_failures: 2}]}
+    action: {channel: call, fallback: chat, priority: high, message: "Hi {first_name}, shall we call you?"}
+"""
+
+
+def identify(traits: dict, shopper: str = "anon-1") -> dict:
+    return {"type": "identify", "anonymousId": shopper, "userId": f"u-{shopper}", "traits": traits,
+            "messageId": f"m-id-{shopper}", "receivedAt": now_ms()}
+
+
+def failing(shopper: str = "anon-1", at: int | None = None) -> list[dict]:
+    return to_payment(at, shopper) + [event("Payment Failed", at=at, shopper=shopper) for _ in range(2)]
+
+
+def test_a_consenting_shopper_is_called_and_one_without_consent_gets_the_fallback_chat(redis, decisions):
+    """The call needs the consent trait and a phone; without them the rule's fallback, chat, is taken."""
+    scorer = scorer_with(redis, decisions, CALL_OR_CHAT)
+    stream.append(redis, SITE, [identify({"first_name": "Ann", "phone": "+49 170 1", "consent": {"call": True}},
+                                         "anon-a")] + failing("anon-a"), SHARDS)
+    stream.append(redis, SITE, [identify({"first_name": "Bo"}, "anon-b")] + failing("anon-b"), SHARDS)
+    drain(scorer)
+    by_shopper = {d["anonymous_id"]: d for d in decisions}
+    assert by_shopper["anon-a"]["channel"] == "call" and by_shopper["anon-a"]["priority"] == "high"
+    assert by_shopper["anon-a"]["message"] == "Hi Ann, shall we call you?"
+    assert by_shopper["anon-a"]["why"].startswith("call: member, cart 120.00 EUR")
+    assert by_shopper["anon-b"]["channel"] == "chat"
+
+
+def test_no_invitation_while_no_agent_is_free_and_a_call_waits_as_a_callback(redis, decisions):
+    """With nobody free, the chat is withheld and the consenting shopper's call becomes a callback."""
+    scorer = scorer_with(redis, decisions, CALL_OR_CHAT, free=lambda skills, channel: False)
+    stream.append(redis, SITE, [identify({"phone": "+49 170 1", "consent": "call"}, "anon-a")] + failing("anon-a"),
+                  SHARDS)
+    stream.append(redis, SITE, failing("anon-b"), SHARDS)
+    drain(scorer)
+    assert [(d["anonymous_id"], d["channel"]) for d in decisions] == [("anon-a", "callback")]
+
+
+def test_a_shopper_on_the_do_not_contact_list_is_never_contacted(redis, decisions):
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
+    redis.sadd(rules_keys.DO_NOT_CONTACT, "anon-1")
+    stream.append(redis, SITE, failing("anon-1") + failing("anon-2"), SHARDS)
+    drain(scorer)
+    assert [d["anonymous_id"] for d in decisions] == ["anon-2"]
+
+
+def test_how_a_contacted_session_ends_is_recorded_for_its_channel(redis, decisions):
+    """A contacted session that ended without buying counts as tried and not saved for chat."""
+    from rules import outcomes
+
+    scorer = scorer_with(redis, decisions, CALL_OR_CHAT)
+    stream.append(redis, SITE, failing("anon-1", now_ms() - 31 * 60 * 1000), SHARDS)
+    drain(scorer)
+    assert [d["channel"] for d in decisions] == ["chat"]
+    assert outcomes.counts(redis) == {"chat": (1, 0)}

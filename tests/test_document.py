@@ -59,15 +59,16 @@ def test_unknown_condition_lists_the_allowed_ones():
     """An unknown condition is named on its line with every allowed condition."""
     text = "rules:\n  - id: a\n    when:\n      weather: rainy\n    action: {channel: chat}\n"
     assert errors_of(text) == [
-        "rules.yaml:4: unknown condition 'weather': allowed are all, any, not, step, count, dwell, "
-        "cart_value, cart_items, score, device, segment, returning"
+        "rules.yaml:4: unknown condition 'weather': allowed are all, any, not, step, page, count, dwell, idle, "
+        "cart_value, cart_items, score, device, segment, returning, rage_clicks, dead_clicks, form_errors, "
+        "js_errors, payment_failures, business_hours"
     ]
 
 
 def test_unknown_channel_names_the_allowed_ones():
     """A channel dispatch cannot deliver is refused on its line, naming the allowed channels."""
     text = "rules:\n  - id: a\n    when: {step: payment}\n    action:\n      channel: carrier-pigeon\n"
-    assert errors_of(text) == ["rules.yaml:5: 'channel' must be one of chat, got 'carrier-pigeon'"]
+    assert errors_of(text) == ["rules.yaml:5: 'channel' must be one of chat, call, email, sms, webhook, got 'carrier-pigeon'"]
 
 
 def test_duplicate_rule_id_is_reported_at_the_second_rule():
@@ -130,11 +131,12 @@ def test_every_problem_is_listed_in_line_order():
         "    action: {channel: chat, colour: red}\n"
     )
     assert errors_of(text) == [
-        "rules.yaml:2: 'defaults' has no setting 'colour': allowed are cooldown, holdout",
+        "rules.yaml:2: 'defaults' has no setting 'colour': allowed are cooldown, holdout, contacts, quiet_hours, "
+            "business_hours, currency, channels",
         "rules.yaml:4: 'id' must be lower-case letters, digits and dashes, like stuck-at-payment, got 'Bad_Id'",
         "rules.yaml:7: a rule needs 'when': the conditions under which it fires",
         "rules.yaml:8: a rule has no 'priority': allowed are id, description, when, action",
-        "rules.yaml:9: 'action' has no setting 'colour': allowed are channel, message",
+        "rules.yaml:9: 'action' has no setting 'colour': allowed are channel, fallback, priority, skill, message",
     ]
 
 
@@ -165,7 +167,7 @@ def test_check_file_prints_file_colon_line_colon_message(tmp_path):
     """check_file reports each error as FILE:LINE: message with the path it was given."""
     path = tmp_path / "bad.yaml"
     path.write_text("rules:\n  - id: a\n    when: {step: payment}\n    action: {channel: fax}\n")
-    assert check_file(str(path)) == [f"{path}:4: 'channel' must be one of chat, got 'fax'"]
+    assert check_file(str(path)) == [f"{path}:4: 'channel' must be one of chat, call, email, sms, webhook, got 'fax'"]
 
 
 def test_check_file_of_missing_file_says_it_cannot_read_it(tmp_path):

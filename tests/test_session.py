@@ -263,3 +263,24 @@ def test_a_hostile_session_is_stored_in_at_most_2_kb():
     raw = session.dump(state)
     assert len(raw) <= defaults.MAX_STATE_BYTES == 2048
     assert state["cart"]["value"] == 10 * 999 * 1e6 and state["cart"]["count"] == 10 * 999
+
+
+def test_consent_is_kept_as_the_channels_agreed_to_whatever_shape_the_shop_sends():
+    """A mapping, a list, a text or true all become the agreed channels among call, email and sms."""
+    for sent, kept in [({"email": True, "sms": False, "call": "yes"}, "call,email"), (["SMS", "fax"], "sms"),
+                       ("email, call", "call,email"), (True, "call,email,sms"), (42, "")]:
+        state = fresh()
+        session.apply(state, {"type": "identify", "anonymousId": "anon-1", "traits": {"consent": sent}}, T0)
+        assert state["traits"]["consent"] == kept, sent
+
+
+def test_snapshot_has_the_current_path_and_time_zone_for_rules():
+    """The page being read (its path cut to MAX_PATH, no query) and the shopper's time zone."""
+    state = fresh()
+    long_path = "/checkout/" + "p" * 300
+    session.apply(state, {"type": "page", "anonymousId": "anon-1", "context": {
+        "page": {"path": "/checkout/payment"}, "timezone": "Europe/Berlin"}}, T0)
+    snap = session.snapshot(state, T0)
+    assert (snap["path"], snap["tz"]) == ("/checkout/payment", "Europe/Berlin")
+    session.apply(state, {"type": "page", "anonymousId": "anon-1", "context": {"page": {"path": long_path}}}, T0)
+    assert session.snapshot(state, T0)["path"] == long_path[:defaults.MAX_PATH]

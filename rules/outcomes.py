@@ -1,0 +1,36 @@
+"""Save rates by channel, learned from how contacted sessions ended, starting from the priors.
+
+A contacted session counts as saved when the shopper bought before the session ended. The rate is
+the share of such sessions, pulled towards the channel's configured prior by PRIOR_WEIGHT imaginary
+sessions, so that the first few outcomes do not swing the decisions. Held-out sessions are counted
+too (as "holdout"), for the reports to set against.
+"""
+
+from rules import keys
+from rules.settings import Settings
+
+PRIOR_WEIGHT = 20  # sessions' worth of belief in the configured prior
+
+
+def record(redis, channel: str, saved: bool) -> None:
+    pipe = redis.pipeline(transaction=False)
+    pipe.hincrby(keys.SAVES, f"{channel}:tried", 1)
+    if saved:
+        pipe.hincrby(keys.SAVES, f"{channel}:saved", 1)
+    pipe.execute()
+
+
+def counts(redis) -> dict[str, tuple[int, int]]:
+    """channel -> (tried, saved)."""
+    raw = {key.decode(): int(value) for key, value in redis.hgetall(keys.SAVES).items()}
+    channels = {key.rsplit(":", 1)[0] for key in raw}
+    return {name: (raw.get(f"{name}:tried", 0), raw.get(f"{name}:saved", 0)) for name in channels}
+
+
+def rates(found: dict[str, tuple[int, int]], settings: Settings) -> dict[str, float]:
+    """channel -> the save rate to decide with: recorded outcomes, smoothed towards the prior."""
+    result = {}
+    for name, channel in settings.channels.items():
+        tried, saved = found.get(name, (0, 0))
+        result[name] = (saved + channel.save_rate * PRIOR_WEIGHT) / (tried + PRIOR_WEIGHT)
+    return result
