@@ -13,7 +13,7 @@ Two questions, asked in this order by the scorer:
 
 import hashlib
 
-from rules import keys
+from rules import do_not_contact, keys
 from rules.document import RuleSet
 from rules.settings import CALLBACK
 
@@ -71,16 +71,8 @@ def on_list(redis, snap: dict) -> bool:
     traits = snap.get("traits") or {}
     if str(traits.get("do_not_contact", "")).lower() in ("true", "yes", "1"):
         return True
-    ids = [value for value in (snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"),
-                               traits.get("phone")) if value]
-    return any(redis.smismember(keys.DO_NOT_CONTACT, [normal(value) for value in ids]))
-
-
-def normal(identity: str) -> str:
-    """How an id, email or phone is kept on the list: trimmed, lower-case, phone digits only."""
-    text = str(identity).strip().lower()
-    digits = "".join(c for c in text if c.isdigit())
-    return ("+" + digits) if text.startswith("+") and len(digits) >= 6 else text
+    return do_not_contact.listed(redis, [snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"),
+                                         traits.get("phone")])
 
 
 # KEYS: the shopper's contacts. ARGV: member, now, cooldown, session start (ms), per session, day, week.

@@ -40,6 +40,9 @@ def _convert(loader, node):
         result.line, result.key_lines = node.start_mark.line + 1, {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, bool):  # YAML 1.1 reads yes/no/on/off as true/false
+                raise DocumentError(key_node.start_mark.line + 1, f"keys must be words, got {key!r}: YAML reads "
+                                    f"'{key_node.value}' as {str(key).lower()}; put it in quotes")
             if not isinstance(key, str):
                 raise DocumentError(key_node.start_mark.line + 1, f"keys must be words, got {key!r}")
             if key in result:

@@ -16,11 +16,13 @@ def errors_of(text: str) -> list[str]:
 
 
 def test_shipped_rules_file_compiles():
-    """The rules.yaml shipped with Handrail compiles into its three rules and their defaults."""
+    """The rules.yaml shipped with Handrail compiles into its rules and their defaults."""
     ruleset = compile_text(SHIPPED.read_text(encoding="utf-8"))
-    assert ruleset.ids == ["stuck-at-payment", "long-on-payment", "shipping-form-trouble"]
+    assert ruleset.ids == ["stuck-at-payment", "big-cart-payment-trouble", "long-on-payment",
+                           "shipping-form-trouble", "gone-quiet-with-a-cart"]
     assert ruleset.cooldown == 30 * 60 and ruleset.holdout == 0.1
     assert ruleset.thresholds == (60.0,)  # the dwell the scorer must wake up for
+    assert ruleset.still == (120.0,)  # and the idle time
 
 
 def test_rule_keeps_its_description_channel_and_message():
@@ -182,3 +184,42 @@ def test_zero_cooldown_is_refused():
     assert errors_of("defaults:\n  cooldown: 0s\nrules: []\n") == [
         "rules.yaml:2: 'cooldown' must be a duration above zero like 30m, got '0s'"
     ]
+
+
+RULE = "rules:\n  - id: a\n    when: {step: payment}\n    action: {channel: chat}\n"
+
+
+@pytest.mark.parametrize("text, error", [
+    ("defaults: 30m\n" + RULE,
+     "rules.yaml:1: 'defaults' takes settings {cooldown, holdout, contacts, quiet_hours, business_hours, currency, "
+     "channels}"),
+    ("defaults: {contacts: 3}\n" + RULE,
+     "rules.yaml:1: 'contacts' takes the most contacts per shopper, like {session: 1, day: 2, week: 3}"),
+    ("defaults: {business_hours: '09:00-18:00'}\n" + RULE,
+     "rules.yaml:1: 'business_hours' takes {days: mon-fri, hours: 09:00-18:00, timezone: Europe/Berlin}"),
+    ("defaults: {business_hours: {hours: '09:00-18:00', timezone: UTC, open: yes}}\n" + RULE,
+     "rules.yaml:1: 'business_hours' has no setting 'open': allowed are days, hours, timezone"),
+    ("defaults: {quiet_hours: '09:00-09:00'}\n" + RULE,
+     "rules.yaml:1: 'quiet_hours' hours must be a span of some minutes within a day, like 09:00-18:00, got '09:00-09:00'"),
+    ("defaults: {channels: [chat]}\n" + RULE,
+     "rules.yaml:1: 'channels' takes settings per channel, like {call: {cost: 6, save_rate: 0.25}}"),
+    ("defaults: {channels: {chat: 2}}\n" + RULE, "rules.yaml:1: 'chat' takes {cost, save_rate, handle_time}"),
+    ("rules: {id: a}\n", "rules.yaml:1: 'rules' must be a list of rules, each with id, when and action"),
+    ("rules:\n  - stuck-at-payment\n", "rules.yaml:2: a rule is a mapping with id, description, when and action"),
+    ("rules:\n  - id: a\n    description: [x]\n    when: {step: payment}\n    action: {channel: chat}\n",
+     "rules.yaml:3: 'description' must be text"),
+    ("rules:\n  - id: a\n    when: {step: payment}\n",
+     "rules.yaml:2: a rule needs 'action' with a channel, like {channel: chat, message: \"...\"}"),
+    ("rules:\n  - id: a\n    when: {dwell: {over: 1m, step: 3}}\n    action: {channel: chat}\n",
+     "rules.yaml:3: 'step' must be a step name like payment, got 3"),
+    ("rules:\n  - id: a\n    when: {dwell: {over: 1m, at: payment}}\n    action: {channel: chat}\n",
+     "rules.yaml:3: 'dwell' has no setting 'at': allowed are over, step"),
+    ("rules:\n  - id: a\n    when: {dwell: {over: 1m, on: payment}}\n    action: {channel: chat}\n",
+     "rules.yaml:3: keys must be words, got True: YAML reads 'on' as true; put it in quotes"),
+    ("rules:\n  - id: a\n    when: {form_errors: {field: 7}}\n    action: {channel: chat}\n",
+     "rules.yaml:3: 'field' must be a form field's name like email, got 7"),
+    ("rules:\n  - id: a\n    when: {step: payment}\n    action: {channel: chat}\n    1: x\n",
+     "rules.yaml:5: keys must be words, got 1"),
+])
+def test_each_structural_error_says_what_is_allowed(text, error):
+    assert errors_of(text) == [error]

@@ -4,7 +4,7 @@ list, quiet and business hours, agent availability, and the holdout group."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from rules import keys, policy
+from rules import do_not_contact, keys, policy
 from rules.document import compile_text
 
 NOON_BERLIN = int(datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp() * 1000)  # a Monday
@@ -102,7 +102,7 @@ def test_contacts_are_kept_a_week_and_no_longer(redis):
 
 def test_shopper_on_the_do_not_contact_list_is_never_contacted(redis):
     """By anonymous id, user id, email or phone (written differently), or the do_not_contact trait."""
-    redis.sadd(keys.DO_NOT_CONTACT, "anon-9", "u-1", "ann@example.com", policy.normal("+49 170 1234567"))
+    do_not_contact.add(redis, ["anon-9", "u-1", "Ann@Example.com", "+49 170 1234567"])
     rules = ruleset()
     assert admit(redis, rules, "a", "anon-9") == policy.DO_NOT_CONTACT
     assert admit(redis, rules, "b", "anon-2", user_id="u-1") == policy.DO_NOT_CONTACT
