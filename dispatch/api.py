@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
-from dispatch import tasks
+from dispatch import agents, tasks
 
 bp = Blueprint("tasks_api", __name__)
 
@@ -17,7 +17,8 @@ def listing():
         limit = min(max(int(request.args.get("limit", 100)), 1), 500)
     except ValueError:
         abort(400, "limit: must be a whole number from 1 to 500")
-    return jsonify(tasks=tasks.listing(_redis(), limit))
+    # A signed-in agent sees only the tasks of her sites.
+    return jsonify(tasks=tasks.listing(_redis(), limit, agents.sites_of(_redis(), g.get("actor", agents.ADMIN))))
 
 
 def _transition(change):
@@ -38,4 +39,4 @@ def claim(task_id: str):
 def close(task_id: str):
     body = request.get_json(silent=True) or {}
     outcome = body.get("outcome") if isinstance(body, dict) else None
-    return _transition(lambda: tasks.close(_redis(), task_id, outcome))
+    return _transition(lambda: tasks.close(_redis(), task_id, outcome, g.get("actor", agents.ADMIN)))

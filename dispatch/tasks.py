@@ -1,13 +1,26 @@
-"""Tasks: what an agent is asked to do for one shopper, with the context popped on their screen."""
+"""Tasks: what an agent is asked to do for one shopper, with the context popped on their screen.
+
+A task's life, each step timestamped in it: created (open), offered to one agent (dispatch.routing
+picks her), claimed, closed with an outcome; or expired, when nobody claimed it in time (2 minutes for
+a chat or a call, counted from its creation or its offer; 30 for a callback). An expiry is stored by a
+sweep of the deadlines that the worker's scheduler runs at each deadline (an RQ job scheduled when the
+deadline is set) and that every routing pass runs first, so a stale offer never holds an agent's room.
+A reader sees a task past its deadline as expired even before the sweep has stored it.
+"""
 
 import json
 import time
+from datetime import datetime, timezone
 
 from redis.exceptions import WatchError
+from rq import Queue
+from rq.serializers import JSONSerializer
 
-from dispatch import defaults, keys
+from dispatch import agents, defaults, keys, routing
 
-OPEN, CLAIMED, CLOSED, EXPIRED = "open", "claimed", "closed", "expired"
+OPEN, OFFERED, CLAIMED, CLOSED, EXPIRED = "open", "offered", "claimed", "closed", "expired"
+UNCLAIMED = (OPEN, OFFERED)
+EXPIRE_JOB = "dispatch.jobs.expire_due"
 
 
 class TaskError(ValueError):
@@ -22,41 +35,65 @@ def _now() -> float:
     return time.time()
 
 
+def _remind(redis, task: dict) -> None:
+    """Have the worker's scheduler (`rq worker --with-scheduler`) run the expiry sweep at the task's deadline."""
+    at = datetime.fromtimestamp(task["expires_at"], timezone.utc)
+    queue = Queue(keys.QUEUE, connection=redis, serializer=JSONSerializer)
+    queue.enqueue_at(at, EXPIRE_JOB, job_id=f"expire-{task['id']}-{int(task['expires_at'] * 1000)}")
+
+
 def create(redis, decision: dict) -> tuple[dict, bool]:
-    """The task for ``decision`` and whether this call created it. The decision id is the task id,
-    and SET NX makes a replayed job find the task instead of making a second one."""
+    """The task for ``decision`` and whether this call created it, offered to an agent at once when one can
+    take it. The decision id is the task id, and SET NX makes a replayed job find the task instead of
+    making a second one."""
     now = _now()
+    timeout = defaults.CALLBACK_TIMEOUT if decision["channel"] == "callback" else defaults.OFFER_TIMEOUT
     task = {
         "id": decision["id"],
         "status": OPEN,
         "channel": decision["channel"],
         "created_at": now,
-        "expires_at": now + defaults.OFFER_TIMEOUT,
+        "expires_at": now + timeout,
         "anonymous_id": decision["anonymous_id"],
         "user_id": decision.get("user_id"),
         "site": decision.get("site"),
-        "reason": {"rule": decision["rule"], "text": decision["text"], "evidence": decision["evidence"]},
+        "reason": {"rule": decision["rule"], "text": decision["text"], "evidence": decision["evidence"],
+                   "why": decision.get("why", "")},  # why this channel: the expected value, in words
+        "priority": decision.get("priority", "normal"),
+        "skill": decision.get("skill"),
         "message": decision.get("message", ""),
         "score": decision.get("score"),
         "context": decision.get("context", {}),
         "invited_at": None,
+        "offered_to": None,
+        "offered_at": None,
         "claimed_at": None,
         "closed_at": None,
+        "expired_at": None,
         "outcome": None,
     }
-    if not redis.set(keys.task(task["id"]), json.dumps(task), nx=True, ex=defaults.TASK_TTL):
-        return get(redis, task["id"]), False
-    pipe = redis.pipeline(transaction=False)
-    pipe.zadd(keys.TASKS, {task["id"]: now})
-    pipe.zremrangebyrank(keys.TASKS, 0, -defaults.TASKS_KEPT - 1)
-    pipe.xadd(keys.FEED, {"id": task["id"]}, maxlen=defaults.FEED_LENGTH, approximate=True)
-    pipe.execute()
-    return task, True
+    created = bool(redis.set(keys.task(task["id"]), json.dumps(task), nx=True, ex=defaults.TASK_TTL))
+    if created:
+        pipe = redis.pipeline(transaction=False)
+        pipe.zadd(keys.TASKS, {task["id"]: now})
+        pipe.zremrangebyrank(keys.TASKS, 0, -defaults.TASKS_KEPT - 1)
+        pipe.zadd(keys.TASK_DEADLINES, {task["id"]: task["expires_at"]})
+        pipe.xadd(keys.FEED, {"id": task["id"]}, maxlen=defaults.FEED_LENGTH, approximate=True)
+        pipe.execute()
+        _remind(redis, task)
+    else:
+        task = get(redis, task["id"])
+    # Queued again by a replayed job, in case its first run stopped before this (a no-op otherwise).
+    if task["status"] == OPEN and routing.agent_channel(task):
+        routing.wait(redis, task)
+        route(redis)
+        task = get(redis, task["id"])
+    return task, created
 
 
 def _shown(task: dict) -> dict:
-    if task["status"] == OPEN and _now() > task["expires_at"]:
-        task["status"] = EXPIRED
+    if task["status"] in UNCLAIMED and _now() > task["expires_at"]:
+        task.update(status=EXPIRED, expired_at=task["expires_at"])
     return task
 
 
@@ -67,10 +104,23 @@ def get(redis, task_id: str) -> dict:
     return _shown(json.loads(raw))
 
 
-def listing(redis, limit: int = 100) -> list[dict]:
-    ids = redis.zrevrange(keys.TASKS, 0, limit - 1)
-    found = redis.mget([keys.task(i.decode()) for i in ids]) if ids else []
-    return [_shown(json.loads(raw)) for raw in found if raw]
+def visible(task: dict, sites: frozenset[str] | None) -> bool:
+    """Does someone who sees ``sites`` (None: every site; see agents.sites_of) see the task?"""
+    return sites is None or task.get("site") in sites
+
+
+def listing(redis, limit: int = 100, sites: frozenset[str] | None = None) -> list[dict]:
+    """The newest tasks first, of ``sites`` only when given."""
+    found: list[dict] = []
+    page, start = (limit if sites is None else max(limit, 500)), 0
+    while len(found) < limit and start < defaults.TASKS_KEPT:
+        ids = redis.zrevrange(keys.TASKS, start, start + page - 1)
+        if not ids:
+            break
+        start += len(ids)
+        stored = redis.mget([keys.task(i.decode()) for i in ids])
+        found += [task for task in (_shown(json.loads(raw)) for raw in stored if raw) if visible(task, sites)]
+    return found[:limit]
 
 
 def update(redis, task_id: str, change) -> dict:
@@ -94,25 +144,141 @@ def update(redis, task_id: str, change) -> dict:
                 continue
 
 
-def claim(redis, task_id: str, agent: str) -> dict:
+def _expire_due(redis, now: float) -> list[dict]:
+    """Store the expiry of every unclaimed task past its deadline and release the room its offer reserved."""
+    expired = []
+    for raw_id in redis.zrangebyscore(keys.TASK_DEADLINES, "-inf", now):
+        task_id = raw_id.decode()
+
+        def store(task):
+            if task["status"] != EXPIRED:
+                raise TaskError(f"task {task_id} is {task['status']}")  # claimed since: nothing to expire
+
+        try:
+            expired.append(update(redis, task_id, store))
+            routing.settle(redis, task_id)
+        except (TaskError, NoSuchTask):
+            pass
+        redis.zrem(keys.TASK_DEADLINES, task_id)
+    return expired
+
+
+def route(redis) -> list[dict]:
+    """Expire what is due, then offer the waiting tasks to agents (dispatch.routing). Answers the tasks
+    that changed: expired, offered, or back to open because their agent is no longer available."""
+    now = _now()
+    changed = {task["id"]: task for task in _expire_due(redis, now)}
+    returned, offered = routing.offer(redis, defaults.ROUTE_BATCH)
+
+    def reopen(task):
+        if task["status"] != OFFERED:
+            raise TaskError(f"task {task['id']} is {task['status']}")
+        task.update(status=OPEN, offered_to=None, offered_at=None)
+
+    for task_id in set(returned) - {task_id for task_id, _ in offered}:
+        try:
+            changed[task_id] = update(redis, task_id, reopen)
+        except (TaskError, NoSuchTask):
+            pass
+    for task_id, agent in offered:
+        try:
+            changed[task_id] = _offered(redis, task_id, agent, now)
+        except (TaskError, NoSuchTask):
+            # Claimed (or expired) between the offer and now: the claimant keeps its hold, the offer's goes.
+            routing.settle(redis, task_id, keep=_claimant(redis, task_id), also=agent)
+    return list(changed.values())
+
+
+def _offered(redis, task_id: str, agent: str, at: float) -> dict:
+    before = {}
+
     def change(task):
-        if task["status"] != OPEN:
-            raise TaskError(f"task {task_id} is {task['status']}, only an open task can be claimed")
+        if task["status"] not in UNCLAIMED:
+            raise TaskError(f"task {task_id} is {task['status']}, it cannot be offered")
+        before["expires_at"] = task["expires_at"]
+        # Whoever it is offered to has OFFER_TIMEOUT to claim it, and never more than the task has left.
+        task.update(status=OFFERED, offered_to=agent, offered_at=at,
+                    expires_at=min(task["expires_at"], at + defaults.OFFER_TIMEOUT))
+
+    task = update(redis, task_id, change)
+    if task["expires_at"] < before["expires_at"]:
+        redis.zadd(keys.TASK_DEADLINES, {task_id: task["expires_at"]})
+        _remind(redis, task)
+    return task
+
+
+def _hold(redis, task: dict, agent: str) -> bool:
+    """Take a registered agent's capacity for the task's channel: True when this call took it."""
+    channel = routing.agent_channel(task)
+    if task["status"] not in UNCLAIMED or channel is None:
+        return False  # the claim refuses it, or the channel needs no agent capacity
+    if task["status"] == OFFERED and task["offered_to"] != agent:
+        return False  # refused below, unless the admin takes it over, holding nothing
+    try:
+        return agents.take(redis, agent, channel, task["id"])  # False when the offer reserved it already
+    except agents.NoSuchAgent:
+        return False  # not a registered agent (the console's admin): nothing to hold
+    except agents.AgentFull as error:
+        raise TaskError(f"task {task['id']} cannot be claimed: {error}") from error
+
+
+def _claimant(redis, task_id: str) -> str | None:
+    try:
+        task = get(redis, task_id)
+    except NoSuchTask:
+        return None
+    return task.get("agent") if task["status"] == CLAIMED else None
+
+
+def claim(redis, task_id: str, agent: str) -> dict:
+    """``agent`` claims an open task, or one offered to her; the admin may take over any unclaimed task.
+    An agent limited to some sites gets NoSuchTask for the tasks of the others."""
+    def change(task):
+        offered_to = task.get("offered_to")
+        if task["status"] == OFFERED and agent not in (offered_to, agents.ADMIN):
+            raise TaskError(f"task {task_id} is offered to {offered_to}: only they (or the admin) can claim it")
+        if task["status"] not in UNCLAIMED:
+            raise TaskError(f"task {task_id} is {task['status']}, only an open or offered task can be claimed")
         task.update(status=CLAIMED, claimed_at=_now(), agent=agent)
 
-    return update(redis, task_id, change)
+    task = get(redis, task_id)
+    if not visible(task, agents.sites_of(redis, agent)):
+        raise NoSuchTask(task_id)
+    held = _hold(redis, task, agent)
+    try:
+        claimed = update(redis, task_id, change)
+    except (TaskError, NoSuchTask):
+        # Give back what this call took, unless the same agent's concurrent claim won with that hold.
+        if held and _claimant(redis, task_id) != agent:
+            agents.release(redis, agent, routing.agent_channel(task), task["id"])
+        raise
+    redis.zrem(keys.TASK_DEADLINES, task_id)
+    if routing.agent_channel(claimed) and routing.settle(redis, task_id, keep=agent):
+        route(redis)  # taken over from the agent it was offered to: her room goes to the next task
+    return claimed
 
 
-def close(redis, task_id: str, outcome: str) -> dict:
+def close(redis, task_id: str, outcome: str, by: str | None = None) -> dict:
+    """Close a claimed task with an outcome. ``by``: who asks; only the claimant or the admin may (None:
+    not checked)."""
     if outcome not in defaults.OUTCOMES:
         raise TaskError(f"outcome must be one of {', '.join(defaults.OUTCOMES)}, got {outcome!r}")
 
     def change(task):
         if task["status"] != CLAIMED:
             raise TaskError(f"task {task_id} is {task['status']}, only a claimed task can be closed")
+        if by not in (None, agents.ADMIN, task["agent"]):
+            raise TaskError(f"task {task_id} is claimed by {task['agent']}: only they (or the admin) can close it")
         task.update(status=CLOSED, closed_at=_now(), outcome=outcome)
 
-    return update(redis, task_id, change)
+    if by is not None and not visible(get(redis, task_id), agents.sites_of(redis, by)):
+        raise NoSuchTask(task_id)
+    task = update(redis, task_id, change)
+    channel = routing.agent_channel(task)
+    # Nothing to give back for the console's admin, who holds nothing.
+    if channel and agents.release(redis, task["agent"], channel, task["id"]):
+        route(redis)  # she has room again: a waiting task (a callback) may go to her
+    return task
 
 
 def mark_invited(redis, task_id: str) -> dict:

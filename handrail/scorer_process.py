@@ -8,8 +8,9 @@ import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from dispatch import agents
 from dispatch import keys as dispatch_keys
-from scorer import checkpoint
+from scorer import checkpoint, defaults
 from scorer.consumer import Scorer
 
 log = logging.getLogger("handrail.scorer")
@@ -31,7 +32,8 @@ def enqueuer(queue: Queue):
     return on_decision
 
 
-def run(redis_url: str, shards: int, name: str | None = None, secret: str | None = None) -> None:
+def run(redis_url: str, shards: int, name: str | None = None, secret: str | None = None,
+        replay_days: float = defaults.REPLAY_DAYS) -> None:
     connection = redis.Redis.from_url(redis_url)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -39,7 +41,12 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
     checkpointer = checkpoint.Checkpointer(connection, checkpoint.signing_key(secret)) if secret else None
     if checkpointer is None:
         log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
-    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)), name=name, checkpointer=checkpointer)
+    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)), name=name, checkpointer=checkpointer,
+                    free=lambda skills, channel: agents.free(connection, skills, channel))
+    scorer.replay_days = replay_days  # sessions kept for `rules replay` (scorer.recording)
+    if not agents.on_shift(connection):
+        log.warning("no agent is on shift: chat invitations and calls wait until one is available "
+                    "(`handrail agents add NAME --skills chat` and `handrail agents status NAME available`)")
     log.info("scorer %s consuming %d stream shards; model has learned %d examples",
              scorer.name, shards, scorer.model.learned)
     scorer.run(stop)

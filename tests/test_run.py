@@ -74,17 +74,24 @@ def test_run_starts_every_process_and_a_signal_stops_them_all(tmp_path, sig):
     assert not alive, f"left running: {_names(alive)}"
 
 
+def _admin(service, method: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        service.url + path, data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {service.token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
 def test_restart_keeps_sessions_and_tasks(tmp_path):
     """Sessions and tasks written before a stop are there after a restart on the same data dir."""
     data_dir = tmp_path / "var"
     service = Service(data_dir).start()
     anonymous_id = _shopper_not_held_out()
     try:
-        request = urllib.request.Request(
-            service.url + "/api/sites", data=json.dumps({"name": "Shop"}).encode(), method="POST",
-            headers={"Authorization": f"Bearer {service.token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            site = json.load(answer)
+        site = _admin(service, "POST", "/api/sites", {"name": "Shop"})
+        # A chat is offered only while an agent with the chat skill is free.
+        _admin(service, "POST", "/api/agents", {"name": "ann", "skills": ["chat"]})
+        _admin(service, "PATCH", "/api/agents/ann", {"status": "available"})
         _post(service, site["write_key"], _stuck(anonymous_id))
 
         def task_listed():

@@ -68,6 +68,6 @@ def test_console_needs_the_admin_token(service, browser):
     page.goto(service.url + "/console/")
     page.fill("#token", "not-the-token")
     page.click("#sign-in")
-    assert page.locator("#login-error").inner_text() == "That token is not right."
+    assert page.locator("#login-error").inner_text() == "Sign-in failed."
     assert page.locator("#tasks").count() == 0
     page.close()

@@ -14,6 +14,8 @@ def decision(decision_id: str = "d-1", anonymous_id: str = "anon-1") -> dict:
         "evidence": ["step is payment", "Payment Failed 2 times in 5m"], "channel": "chat",
         "message": "Trouble paying?", "anonymous_id": anonymous_id, "user_id": None, "site": "site-1",
         "score": 0.7, "context": {"cart": {"items": [], "value": 120.0}, "step": "payment", "timeline": []},
+        "priority": "high", "skill": "vip",
+        "why": "chat: vip, cart 120.00 EUR, P(abandon) 0.70, chat saves 10 % of such carts",
     }
 
 
@@ -22,7 +24,9 @@ def test_create_makes_an_open_task_with_reason_and_context(redis):
     task, created = tasks.create(redis, decision())
     assert created is True and task["status"] == tasks.OPEN
     assert task["reason"] == {"rule": "stuck-at-payment", "text": "Payment keeps failing",
-                              "evidence": ["step is payment", "Payment Failed 2 times in 5m"]}
+                              "evidence": ["step is payment", "Payment Failed 2 times in 5m"],
+                              "why": "chat: vip, cart 120.00 EUR, P(abandon) 0.70, chat saves 10 % of such carts"}
+    assert (task["priority"], task["skill"]) == ("high", "vip")
     assert task["context"]["step"] == "payment" and task["score"] == 0.7
     assert task["expires_at"] - task["created_at"] == defaults.OFFER_TIMEOUT
 
@@ -49,7 +53,7 @@ def test_claiming_twice_is_refused_with_the_reason(redis):
     """A claimed task cannot be claimed by a second agent."""
     tasks.create(redis, decision())
     tasks.claim(redis, "d-1", "agent-ann")
-    with pytest.raises(tasks.TaskError, match="task d-1 is claimed, only an open task can be claimed"):
+    with pytest.raises(tasks.TaskError, match="task d-1 is claimed, only an open or offered task can be claimed"):
         tasks.claim(redis, "d-1", "agent-bob")
     assert tasks.get(redis, "d-1")["agent"] == "agent-ann"
 
@@ -116,3 +120,64 @@ def test_every_change_is_on_the_console_feed(redis):
     tasks.claim(redis, "d-1", "agent-ann")
     tasks.close(redis, "d-1", "helped")
     assert [fields[b"id"] for _, fields in redis.xrange(keys.FEED)] == [b"d-1"] * 3
+
+
+def test_a_registered_agent_holds_the_chat_it_claims_until_it_closes_it(redis):
+    """Claiming takes a chat of the agent's capacity (no longer free at max 1); closing gives it back."""
+    from dispatch import agents
+
+    agents.add(redis, "ann", ["chat"], max_chats=1, status="available")
+    tasks.create(redis, decision())
+    tasks.claim(redis, "d-1", "ann")
+    assert agents.get(redis, "ann")["chats"] == 1 and not agents.free(redis, set(), "chat")
+    tasks.close(redis, "d-1", "helped")
+    assert agents.get(redis, "ann")["chats"] == 0 and agents.free(redis, set(), "chat")
+
+
+def test_a_claim_beyond_the_agents_capacity_is_refused_and_the_task_stays_open(redis):
+    """An agent holding max chats cannot claim one more: a TaskError saying so, the task still open."""
+    from dispatch import agents
+
+    agents.add(redis, "ann", ["chat"], max_chats=1, status="available")
+    tasks.create(redis, decision("d-1"))
+    tasks.create(redis, decision("d-2"))
+    tasks.claim(redis, "d-1", "ann")
+    with pytest.raises(tasks.TaskError, match="task d-2 cannot be claimed: agent ann holds 1 of 1 chats"):
+        tasks.claim(redis, "d-2", "ann")
+    assert tasks.get(redis, "d-2")["status"] == tasks.OPEN and agents.get(redis, "ann")["chats"] == 1
+
+
+def test_a_refused_claim_holds_nothing(redis):
+    """A registered agent's claim of an expired or already claimed task leaves its load unchanged."""
+    from dispatch import agents
+
+    agents.add(redis, "ann", ["chat"], status="available")
+    tasks.create(redis, decision("d-1"))
+    tasks.create(redis, decision("d-2"))
+    tasks.claim(redis, "d-1", "admin")
+    expire(redis, "d-2")
+    for task_id in ("d-1", "d-2"):
+        with pytest.raises(tasks.TaskError):
+            tasks.claim(redis, task_id, "ann")
+    with pytest.raises(tasks.TaskError, match="is claimed"):
+        tasks.claim(redis, "d-1", "admin")  # the admin (no registered agent) is refused as before
+    assert agents.get(redis, "ann")["chats"] == 0
+
+
+def test_a_claim_that_loses_a_race_gives_its_hold_back(redis, monkeypatch):
+    """When another agent claims the task between the hold and the claim, the loser's chat is given back."""
+    from dispatch import agents
+
+    agents.add(redis, "ann", ["chat"], status="available")
+    tasks.create(redis, decision())
+    take = agents.take
+
+    def take_then_lose(connection, name, channel, task_id):
+        taken = take(connection, name, channel, task_id)
+        tasks.update(connection, task_id, lambda task: task.update(status=tasks.CLAIMED, agent="bob"))
+        return taken
+
+    monkeypatch.setattr(agents, "take", take_then_lose)
+    with pytest.raises(tasks.TaskError, match="is claimed"):
+        tasks.claim(redis, "d-1", "ann")
+    assert agents.get(redis, "ann")["chats"] == 0

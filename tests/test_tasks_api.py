@@ -5,6 +5,7 @@ import time
 
 from dispatch import keys, tasks
 from tests.conftest import ADMIN_TOKEN
+from tests.test_agent_login import sign_in
 from tests.test_tasks import decision
 
 
@@ -47,7 +48,7 @@ def test_claiming_twice_is_409_with_a_clear_message(client, admin, redis):
     client.post("/api/tasks/d-1/claim", headers=admin)
     response = client.post("/api/tasks/d-1/claim", headers=admin)
     assert response.status_code == 409
-    assert response.json["error"] == "task d-1 is claimed, only an open task can be claimed"
+    assert response.json["error"] == "task d-1 is claimed, only an open or offered task can be claimed"
 
 
 def test_closing_with_a_bad_outcome_names_the_allowed_outcomes(client, admin, redis):
@@ -92,7 +93,7 @@ def test_without_token_is_401(client, redis):
 def test_console_session_needs_its_header_to_change_a_task(client, redis):
     """Signed in to the console, GET works, but a POST without X-Handrail-Console is 403 (a forged form)."""
     tasks.create(redis, decision())
-    login = client.post("/console/login", data={"token": ADMIN_TOKEN})
+    login = sign_in(client, token=ADMIN_TOKEN)
     assert login.status_code == 302
     assert client.get("/api/tasks").status_code == 200
     forged = client.post("/api/tasks/d-1/claim")
@@ -104,5 +105,5 @@ def test_console_session_needs_its_header_to_change_a_task(client, redis):
 
 def test_console_login_with_a_wrong_token_gives_no_access(client, redis):
     """A wrong token at the console login is refused and the API stays closed."""
-    assert client.post("/console/login", data={"token": "guess"}).status_code == 401
+    assert sign_in(client, token="guess").status_code == 401
     assert client.get("/api/tasks").status_code == 401

@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   var tasks = {};
+  var actor = document.getElementById("console").getAttribute("data-actor");  // who is signed in
   var list = document.getElementById("tasks");
   var empty = document.getElementById("empty");
 
@@ -18,8 +19,13 @@
   function clock(ms) { return new Date(ms).toLocaleTimeString(); }
 
   function status(task) {
-    if (task.status === "open" && Date.now() / 1000 > task.expires_at) return "expired";
+    if ((task.status === "open" || task.status === "offered") && Date.now() / 1000 > task.expires_at) return "expired";
     return task.status;
+  }
+
+  // Who may claim: anyone an open task; an offered one, the agent it is offered to (or the admin).
+  function claimable(task, s) {
+    return s === "open" || (s === "offered" && (task.offered_to === actor || actor === "admin"));
   }
 
   function api(path, body) {
@@ -37,10 +43,13 @@
     var why = el("span", {"class": "why"}, [task.reason.text]);
     var head = el("div", {"class": "task-head"}, [
       el("span", {"class": "badge " + s}, [s]), why,
-      el("span", {"class": "muted"}, [task.channel + " · rule " + task.reason.rule + " · " +
+      s === "offered" ? el("span", {"class": "offer"}, [task.offered_to === actor ? "offered to you" : "offered to " + task.offered_to]) : "",
+      el("span", {"class": "muted"}, [task.channel + (task.priority && task.priority !== "normal" ? " · " + task.priority : "") +
+        (task.skill ? " · " + task.skill : "") + " · rule " + task.reason.rule + " · " +
         (task.score == null ? "" : "P(abandon) " + Number(task.score).toFixed(2) + " · ") + clock(task.created_at * 1000)])
     ]);
     var evidence = el("ul", {"class": "evidence"}, (task.reason.evidence || []).map(function (e) { return el("li", {}, [e]); }));
+    if (task.reason.why) evidence.appendChild(el("li", {"class": "value"}, [task.reason.why]));
     var items = el("ul", {}, (cart.items || []).map(function (i) {
       return el("li", {}, [i.quantity + " × " + i.name + " (" + money(i.price) + ")"]);
     }));
@@ -54,11 +63,15 @@
       el("div", {}, [el("h3", {}, ["Timeline"]), timeline])
     ]);
     var actions = el("div", {"class": "actions"});
-    if (s === "open") {
+    if (claimable(task, s)) {
       var claim = el("button", {"class": "primary claim"}, ["Claim"]);
       claim.onclick = function () { api("/api/tasks/" + encodeURIComponent(task.id) + "/claim"); };
       actions.appendChild(claim);
       actions.appendChild(el("span", {"class": "muted"}, ["expires " + clock(task.expires_at * 1000)]));
+    } else if (s === "offered") {
+      actions.appendChild(el("span", {"class": "muted"}, ["for " + task.offered_to + " to claim until " + clock(task.expires_at * 1000)]));
+    } else if (s === "claimed" && task.agent !== actor && actor !== "admin") {
+      actions.appendChild(el("span", {"class": "muted"}, ["claimed by " + task.agent]));
     } else if (s === "claimed") {
       ["converted", "helped", "no_answer", "declined"].forEach(function (o) {
         var b = el("button", {"class": "close-" + o}, [o.replace("_", " ")]);
@@ -68,7 +81,8 @@
     } else if (s === "closed") {
       actions.appendChild(el("span", {"class": "muted"}, ["closed: " + task.outcome]));
     }
-    var node = el("section", {"class": "task " + s, "data-task": task.id, "data-anonymous-id": task.anonymous_id},
+    var mine = s === "offered" && task.offered_to === actor;
+    var node = el("section", {"class": "task " + s + (mine ? " mine" : ""), "data-task": task.id, "data-anonymous-id": task.anonymous_id},
       [head, el("div", {"class": "muted shopper"}, ["shopper " + task.anonymous_id + (task.user_id ? " · user " + task.user_id : "")]), grid, actions]);
     return node;
   }
@@ -90,5 +104,9 @@
     feed.onerror = function () { live.textContent = "reconnecting…"; };
     feed.onmessage = function (e) { upsert(JSON.parse(e.data)); };
   });
-  setInterval(render, 15000);  // open tasks turn to expired as time passes
+  setInterval(render, 15000);  // open and offered tasks turn to expired as time passes
+
+  // Your status: a change is sent at once (the form carries its own anti-forgery token).
+  var statusSelect = document.getElementById("status");
+  if (statusSelect) statusSelect.onchange = function () { statusSelect.form.submit(); };
 })();
