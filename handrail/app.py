@@ -8,14 +8,18 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from demo import shop
+from dispatch import agents, agents_api
 from dispatch import api as tasks_api
 from dispatch import console
 from handrail import auth, config
 from handrail.sessions import ConsoleSessions
 from rules import api as rules_api
+from rules import do_not_contact_api
+from rules import page as rules_page
 from scorer import api as sessions_api
+from scorer import replay_api
 from tracker import api as sites_api
-from tracker import collector, errors, inbox, openapi, sites, snippet
+from tracker import collector, errors, inbox, openapi, sites, snippet, sse
 from tracker.defaults import REDIS_TIMEOUT
 
 JSON_PREFIXES = ("/v1/", "/api/", "/console/feed")
@@ -30,15 +34,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=1.0, retry=Retry(NoBackoff(), 0),
         health_check_interval=30)
     # ...while the server-sent event streams wait on blocking reads of several seconds.
-    app.extensions["redis_streaming"] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT)
+    # (redis-py 8 reads with a 5 s timeout by default: as long as one blocking read, so give it more.)
+    app.extensions["redis_streaming"] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT,
+                                                             socket_timeout=sse.BLOCK / 1000 + 10)
     app.extensions["sites"] = sites.Cache()
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]))
     app.session_interface = ConsoleSessions()
     auth.init_app(app)
     for blueprint in (collector.bp, openapi.bp, inbox.bp, snippet.bp, sites_api.bp, sessions_api.bp, rules_api.bp,
-                      tasks_api.bp, console.bp, shop.bp):
+                      tasks_api.bp, agents_api.bp, do_not_contact_api.bp, console.bp, rules_page.bp, shop.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(replay_api.bp)
+    app.extensions["agents_on_shift"] = agents.on_shift  # what a replay is set against; scorer/ cannot import dispatch
 
     @app.get("/healthz")
     def healthz():

@@ -13,14 +13,22 @@ from pathlib import Path
 import click
 import redis
 
+from dispatch import agents
+from dispatch import defaults as dispatch_defaults
+from dispatch import login as agent_login
+from dispatch import tasks as dispatch_tasks
 from handrail.embedded_redis import EmbeddedRedis, EmbeddedRedisError, url_for
 from handrail.supervisor import Supervisor
+from rules import do_not_contact
 from rules import store as rules_store
 from rules.document import RulesError, check_file
+from scorer import defaults as scorer_defaults
+from scorer import keys as scorer_keys
 from tracker import defaults as tracker_defaults
 from tracker import sites
 
 DEMO_SITE = "Demo shop"
+DEMO_AGENT = "demo-agent"
 READY_TIMEOUT = 60.0  # seconds the web process gets to answer /healthz
 
 
@@ -73,6 +81,14 @@ def _install_rules(connection, rules_file: Path) -> None:
         raise click.ClickException("invalid rules:\n" + "\n".join(error.lines(str(rules_file))))
 
 
+def _demo_agent(connection) -> None:
+    """An agent on shift for the demo: chat and calls are offered only while an agent is free."""
+    try:
+        agents.add(connection, DEMO_AGENT, ["chat", "call"], status="available")
+    except agents.DuplicateAgent:
+        agents.set_status(connection, DEMO_AGENT, "available")
+
+
 def _wait_ready(url: str, supervisor: Supervisor) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -115,6 +131,7 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
             demo_origins = [base, f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
             site = sites.find_by_name(connection, DEMO_SITE) or sites.create(connection, DEMO_SITE, demo_origins)
             env["HANDRAIL_DEMO_WRITE_KEY"] = site["write_key"]
+            _demo_agent(connection)
         python = sys.executable
         supervisor.start("web", [python, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(web_workers),
                                  "--worker-class", "gthread", "--threads", "32", "--no-control-socket",
@@ -122,12 +139,15 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
         supervisor.start("scorer", [python, "-m", "handrail", "scorer"], env)
         supervisor.start("worker", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--with-scheduler",
                                     "--serializer", "json", "handrail"], env)
+        # Replays have their own queue and worker: a long one never holds up a dispatch job.
+        supervisor.start("replay", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--serializer", "json",
+                                    scorer_keys.REPLAY_QUEUE], env)
         _wait_ready(base, supervisor)
         if demo:
             supervisor.start("simulator", [python, "-m", "handrail", "simulate", "--url", base,
                                            "--write-key", env["HANDRAIL_DEMO_WRITE_KEY"]], env)
         click.echo(
-            f"\nHandrail is running.\n"
+            "\nHandrail is running.\n"
             + (f"  Demo shop:   {base}/shop/\n" if demo else "")
             + f"  Console:     {base}/console/   (sign in with the admin token)\n"
             f"  Admin token: {token}\n"
@@ -155,13 +175,16 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
 @click.option("--secret", envvar=["HANDRAIL_MODEL_SECRET", "HANDRAIL_ADMIN_TOKEN"], default=None,
               help="Signs the model's checkpoints [env HANDRAIL_MODEL_SECRET, else HANDRAIL_ADMIN_TOKEN]. "
                    "Without it the model is neither saved nor loaded.")
-def scorer(shards, redis_url, name, secret):
+@click.option("--replay-days", default=scorer_defaults.REPLAY_DAYS, show_default=True, type=click.IntRange(min=0),
+              envvar="HANDRAIL_REPLAY_DAYS",
+              help="Days each session is kept for `rules replay` [env HANDRAIL_REPLAY_DAYS]; 0: none are recorded.")
+def scorer(shards, redis_url, name, secret, replay_days):
     """The stream consumer (the Procfile's `scorer` process)."""
     from handrail import scorer_process
 
     if not redis_url:
         raise click.ClickException("REDIS_URL is not set")
-    scorer_process.run(redis_url, shards, name=name, secret=secret)
+    scorer_process.run(redis_url, shards, name=name, secret=secret, replay_days=replay_days)
 
 
 @main.command()
@@ -197,6 +220,82 @@ def rules_check(file):
     if errors:
         sys.exit(1)
     click.echo(f"{file}: ok")
+
+
+@rules.command("history")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, rules_store.HISTORY_KEPT),
+              help="How many versions to list, newest first.")
+@redis_url_option
+@data_dir_option
+def rules_history(limit, redis_url, data_dir):
+    """The saved versions of the rules, newest first: who saved each, when, and its rule ids."""
+    connection = connect(redis_url, data_dir)
+    current = rules_store.version(connection)
+    click.echo(f"{'version':>7}  {'saved at':<19}  {'author':<20}  rules")
+    for record in rules_store.history(connection, limit):
+        saved_at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record["saved_at"]))
+        notes = (["in force"] if record["version"] == current else []) + (
+            [f"restores {record['rollback_of']}"] if record["rollback_of"] else [])
+        click.echo(f"{record['version']:>7}  {saved_at:<19}  {record['author']:<20}  "
+                   f"{', '.join(record['rules']) or '-'}" + (f"  ({', '.join(notes)})" if notes else ""))
+    click.echo(f"(the last {rules_store.HISTORY_KEPT} versions are kept)")
+
+
+@rules.command("rollback")
+@click.argument("version", type=click.IntRange(min=1))
+@redis_url_option
+@data_dir_option
+def rules_rollback(version, redis_url, data_dir):
+    """Put an earlier version in force again, saved as a new version (the history only grows)."""
+    author = f"{os.environ.get('USER') or 'someone'} (command line)"
+    try:
+        new_version, ruleset = rules_store.rollback(connect(redis_url, data_dir), version, author)
+    except rules_store.NoSuchVersion as error:
+        raise click.ClickException(str(error))
+    except RulesError as error:  # the rule language no longer accepts that version
+        raise click.ClickException(f"version {version} does not pass today's checks; nothing changed:\n"
+                                   + "\n".join(f"  line {line}: {message}" for line, message in error.problems))
+    click.echo(f"version {new_version} is in force: the rules of version {version} "
+               f"({', '.join(ruleset.ids) or 'no rules'})")
+
+
+@rules.command("replay")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--since", default="24h", show_default=True,
+              help="The sessions active in this last stretch: 30m, 24h, 7d.")
+@click.option("--agents", "on_shift", type=click.IntRange(min=0), default=None,
+              help="Agents on shift to set the need against (default: the agents not offline now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as one JSON object.")
+@click.option("--shards", default=tracker_defaults.STREAM_SHARDS, type=int, envvar="HANDRAIL_STREAM_SHARDS",
+              hidden=True)
+@redis_url_option
+@data_dir_option
+def rules_replay(file, since, on_shift, as_json, shards, redis_url, data_dir):
+    """Try a draft of the rules on the sessions recorded since --since: per rule, the sessions it fires
+    on and when, how they ended, and the agent minutes it needs per hour against the agents on shift."""
+    from rules.document import compile_text
+    from rules.durations import parse
+    from scorer import replay
+
+    errors = check_file(file)
+    for line in errors:
+        click.echo(line)
+    if errors:
+        sys.exit(1)
+    seconds = parse(since)
+    if not seconds:
+        raise click.BadParameter(f"a duration like 30m, 24h or 7d, got {since!r}", param_hint="--since")
+    connection = connect(redis_url, data_dir)
+    on_shift = agents.on_shift(connection) if on_shift is None else on_shift
+    start = int(time.time() * 1000) - int(seconds * 1000)
+    with click.progressbar(length=replay.count(connection, start, shards), label="replaying", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = replay.run(connection, compile_text(Path(file).read_text(encoding="utf-8")), start, shards,
+                            on_shift, progress)
+    click.echo(json.dumps(result) if as_json else replay.table(result))
 
 
 @main.group()
@@ -329,3 +428,150 @@ def _print_simulated(result: dict) -> None:
 
 
 main.add_command(sites_group, "sites")
+
+
+@click.group()
+def agents_group():
+    """Agents: their skills, status and load."""
+
+
+AGENT_FIELDS = {"name": "NAME", "skills": "--skills", "max_chats": "--max-chats", "status": "STATUS",
+                "sites": "--sites", "password": "--password"}
+
+
+def _bad_agent(error: agents.InvalidAgent) -> click.ClickException:
+    """The errors named by the argument or option the user typed (skills[1] is --skills)."""
+    return click.ClickException("\n".join(f"{AGENT_FIELDS.get(where.split('[')[0], where)}: {what}"
+                                           for where, what in error.errors.items()))
+
+
+@agents_group.command("add")
+@click.argument("name")
+@click.option("--skills", required=True, help="Comma-separated lower-case words, e.g. chat,call,vip "
+                                              "(chat and call are skills too).")
+@click.option("--max-chats", default=dispatch_defaults.MAX_CHATS, show_default=True, type=int,
+              help=f"Chats the agent holds at once (1 to {dispatch_defaults.MAX_CHATS_LIMIT}).")
+@click.option("--replace", is_flag=True, help="Give an existing agent these skills and max chats instead.")
+@click.option("--sites", default=None, help="Comma-separated site ids whose tasks the agent sees (default: every "
+                                            "site; see `handrail sites list`).")
+@click.option("--password", "ask_password", is_flag=True, help="Prompt for the password the agent signs in with.")
+@redis_url_option
+@data_dir_option
+def agents_add(name, skills, max_chats, replace, sites, ask_password, redis_url, data_dir):
+    """Register an agent (offline until `agents status NAME available` or she signs in to the console)."""
+    connection = connect(redis_url, data_dir)
+    try:
+        # Hashed before anything is stored: a refused password stores no agent.
+        hashed = agent_login.hash_password(
+            click.prompt("Password", hide_input=True, confirmation_prompt=True)) if ask_password else None
+        agent = agents.add(connection, name, [skill.strip() for skill in skills.split(",")], max_chats,
+                           replace=replace, password_hash=hashed,
+                           sites=None if sites is None else [site.strip() for site in sites.split(",") if site.strip()])
+    except agents.InvalidAgent as error:
+        raise _bad_agent(error)
+    except agents.DuplicateAgent as error:
+        raise click.ClickException(str(error))
+    click.echo(f"{agent['name']}: {','.join(agent['skills'])}, up to {agent['max_chats']} chats, {agent['status']}")
+
+
+@agents_group.command("list")
+@redis_url_option
+@data_dir_option
+def agents_list(redis_url, data_dir):
+    """Every agent: status, chats and calls held, skills."""
+    connection = connect(redis_url, data_dir)
+    found = agents.listing(connection)
+    width = max([len("NAME"), *(len(agent["name"]) for agent in found)])
+    click.echo(f"{'NAME':<{width}}  {'STATUS':<9}  {'CHATS':>5}  {'CALLS':>5}  SKILLS")
+    for agent in found:
+        chats = f"{agent['chats']}/{agent['max_chats']}"
+        calls = f"{agent['calls']}/{dispatch_defaults.MAX_CALLS}"
+        skills = ",".join(agent["skills"])
+        click.echo(f"{agent['name']:<{width}}  {agent['status']:<9}  {chats:>5}  {calls:>5}  {skills}")
+    click.echo(f"{len(found)} agents, {agents.on_shift(connection)} on shift")
+
+
+@agents_group.command("status")
+@click.argument("name")
+@click.argument("status", type=click.Choice(agents.STATUSES))
+@redis_url_option
+@data_dir_option
+def agents_status(name, status, redis_url, data_dir):
+    """Set an agent's status: available (takes tasks), away, offline."""
+    try:
+        connection = connect(redis_url, data_dir)
+        agent = agents.set_status(connection, name, status)
+    except agents.NoSuchAgent:
+        raise click.ClickException(f"no agent named {name!r}: see `handrail agents list`")
+    dispatch_tasks.route(connection)  # available: a waiting task may go to her; else her offers go elsewhere
+    click.echo(f"{agent['name']} is {agent['status']}")
+
+
+@agents_group.command("token")
+@click.argument("name")
+@redis_url_option
+@data_dir_option
+def agents_token(name, redis_url, data_dir):
+    """Print a new personal token for the agent to sign in to the console with; it replaces her last one.
+    Shown once: only its hash is kept."""
+    try:
+        click.echo(agent_login.new_token(connect(redis_url, data_dir), name))
+    except agents.NoSuchAgent:
+        raise click.ClickException(f"no agent named {name!r}: see `handrail agents list`")
+
+
+@agents_group.command("remove")
+@click.argument("name")
+@redis_url_option
+@data_dir_option
+def agents_remove(name, redis_url, data_dir):
+    """Forget an agent."""
+    try:
+        agents.remove(connect(redis_url, data_dir), name)
+    except agents.NoSuchAgent:
+        raise click.ClickException(f"no agent named {name!r}: see `handrail agents list`")
+    click.echo(f"removed {name}")
+
+
+main.add_command(agents_group, "agents")
+
+
+@click.group()
+def do_not_contact_group():
+    """The do-not-contact list: shoppers (ids, emails, phones) never contacted on any channel."""
+
+
+@do_not_contact_group.command("add")
+@click.argument("entries", nargs=-1, required=True)
+@redis_url_option
+@data_dir_option
+def do_not_contact_add(entries, redis_url, data_dir):
+    """Put ids, emails or phone numbers on the list (all of them, or none when one is wrong)."""
+    try:
+        added = do_not_contact.add(connect(redis_url, data_dir), list(entries))
+    except do_not_contact.EntryError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"{added} added; {len(entries) - added} already on the list")
+
+
+@do_not_contact_group.command("remove")
+@click.argument("entry")
+@redis_url_option
+@data_dir_option
+def do_not_contact_remove(entry, redis_url, data_dir):
+    """Take one entry off the list."""
+    if not do_not_contact.remove(connect(redis_url, data_dir), entry):
+        raise click.ClickException(f"{entry!r} is not on the do-not-contact list")
+    click.echo(f"removed {do_not_contact.normal(entry)}")
+
+
+@do_not_contact_group.command("list")
+@redis_url_option
+@data_dir_option
+def do_not_contact_list(redis_url, data_dir):
+    """Every entry on the list."""
+    for entry in do_not_contact.listing(connect(redis_url, data_dir)):
+        click.echo(entry)
+
+
+main.add_command(do_not_contact_group, "do-not-contact")

@@ -19,7 +19,8 @@ import redis as redis_lib
 from rules import outcomes, policy, store
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
-from scorer import defaults, keys, learning, pages, session
+from scorer import defaults, keys, learning, pages, recording, session
+from scorer.due import next_due
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
 from tracker import stream
@@ -37,6 +38,8 @@ def now_ms() -> int:
 
 
 class Scorer:
+    replay_days: float = defaults.REPLAY_DAYS  # days applied messages are kept for replay (scorer.recording); 0: none
+
     def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None, free=None):
         self.redis = redis
         self.shards = shards
@@ -143,7 +146,7 @@ class Scorer:
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state, done = self._apply(orjson.loads(raw) if raw else None, name, batch)
+            state, done = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
             applied += done
             self._save(out, state)
             for key, entry_id, _, _ in batch:
@@ -175,8 +178,8 @@ class Scorer:
                 pipe.set(keys.alias(user_id), anonymous_id, ex=defaults.SESSION_TTL)
             pipe.execute()
 
-    def _apply(self, state: dict | None, name: str, batch: list) -> tuple[dict, int]:
-        applied, trigger = 0, None
+    def _apply(self, state: dict | None, name: str, batch: list, out: Batch) -> tuple[dict, int]:
+        applied, trigger, records = 0, None, []
         for _, entry_id, site, message in batch:
             at = message["receivedAt"]
             if state is None:
@@ -191,6 +194,8 @@ class Scorer:
                 state["last_id"] = entry_id
             if not session.remember(state, message.get("messageId")):
                 continue
+            if self.replay_days:
+                recording.add(records, state, message, at)  # before applying: it leaves out what the state has
             bought, snapshot = learning.observe(state, message, at, self.pages)
             if bought:
                 self._learn(state)
@@ -199,6 +204,9 @@ class Scorer:
             applied, trigger = applied + 1, entry_id
         if trigger:
             self._evaluate(state, now_ms(), trigger)
+        if records:
+            recording.scored(records, state["score"])
+            recording.stage(out, name, records, self.shards, self.replay_days)
         return state, applied
 
     def _learn(self, state: dict) -> None:
@@ -254,14 +262,7 @@ class Scorer:
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
         of the rules in force being crossed, or the session ending."""
-        if state["closed"]:
-            return None
-        if state["outcome"] is not None:
-            return state["last_seen"] + defaults.SESSION_TIMEOUT  # closed then, for the page statistics
-        now = now_ms()
-        crossings = [state["step_at"] + int(seconds * 1000) + 1 for seconds in self.ruleset.thresholds]
-        upcoming = [at for at in crossings if at > now]
-        return min(upcoming + [state["last_seen"] + defaults.SESSION_TIMEOUT])
+        return next_due(state, self.ruleset, now_ms())
 
     # -- deadlines ---------------------------------------------------------------------------
     def run_deadlines(self) -> int:

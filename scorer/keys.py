@@ -11,6 +11,10 @@ MODEL_VERSION = "hr:model:{model}:version"  # counter: the last checkpoint versi
 MODEL_KEPT = "hr:model:{model}:kept"  # sorted set: kept checkpoint versions, scored by version
 MODEL_META = "hr:model:{model}:meta"  # hash: version -> JSON metadata and HMAC of that checkpoint
 MODEL_PICKLE = "hr:model:{model}:pickle"  # hash: version -> the pickled model
+# Recorded sessions, kept for replaying a draft of the rules (scorer.recording, scorer.replay).
+RECORDING = "hr:rec:{{{session}}}:{started}"  # list: one session instance's header, then [at, score, message]s
+RECORDED = "hr:recorded:{{s{shard}}}"  # sorted set: "<started_at>:<session key>" -> ms of its last recorded message
+REPLAY_QUEUE = "handrail-replay"  # the RQ queue of replay jobs (scorer.replay_api): its own worker, never dispatch's
 
 
 def session(session_key: str) -> str:
@@ -31,3 +35,11 @@ def alias(user_id: str) -> str:
 
 def pages(site: str) -> str:
     return PAGES.format(site=site)
+
+
+def recording(session_key: str, started_at: int) -> str:
+    return RECORDING.format(session=session_key, started=started_at)
+
+
+def recorded(shard: int) -> str:
+    return RECORDED.format(shard=shard)

@@ -1,5 +1,6 @@
 """One round trip that stores what a batch did: every session's state, its next deadline, the
-snapshots it took, and the acknowledgement of the stream entries applied.
+snapshots it took, the messages recorded for replay, and the acknowledgement of the stream entries
+applied.
 
 A Lua script, so that the batch is stored whole or not at all (a scorer killed in the middle
 leaves its entries pending, and their sessions as they were), and so that the scorer pays for
@@ -9,17 +10,21 @@ On a Redis Cluster the keys of one call would have to share a slot; today the sc
 server, and every key already carries its session's or shard's hash tag.
 """
 
+import time
 from dataclasses import dataclass, field
 
 from scorer import defaults, keys, learning
 from tracker import wire
 
-# KEYS: per session its state, deadlines and snapshots keys; then the stream keys acknowledged.
-# ARGV: sessions, ttl (s), snapshots kept, group; per session: member, state JSON, due ms ('' for
-# none), snapshot count, snapshots...; per stream: id count, ids...
+# KEYS: per session its state, deadlines and snapshots keys; per recording its list and index
+# (scorer.recording); then the stream keys acknowledged.
+# ARGV: sessions, ttl (s), snapshots kept, group, recordings, messages recorded per session at most;
+# per session: member, state JSON, due ms ('' for none), snapshot count, snapshots...; per recording:
+# index member, last ms, ttl (s), index cutoff ms, item count, items...; per stream: id count, ids...
 _SCRIPT = """
 local n, ttl, cap, group = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local a = 5
+local r, most = tonumber(ARGV[5]), tonumber(ARGV[6])
+local a = 7
 for i = 0, n - 1 do
   local member, state, due, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   a = a + 4
@@ -36,7 +41,24 @@ for i = 0, n - 1 do
     a = a + count
   end
 end
-for k = 3 * n + 1, #KEYS do
+local trimmed = {}
+for j = 0, r - 1 do
+  local list, index = KEYS[3 * n + 2 * j + 1], KEYS[3 * n + 2 * j + 2]
+  local member, last, keep, cutoff, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  a = a + 5
+  local room = math.min(count, most - redis.call('LLEN', list))
+  if room > 0 then
+    redis.call('RPUSH', list, unpack(ARGV, a, a + room - 1))
+  end
+  a = a + count
+  redis.call('EXPIRE', list, keep)
+  redis.call('ZADD', index, last, member)
+  if not trimmed[index] then
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. cutoff)
+    trimmed[index] = true
+  end
+end
+for k = 3 * n + 2 * r + 1, #KEYS do
   local count = tonumber(ARGV[a])
   redis.call('XACK', KEYS[k], group, unpack(ARGV, a + 1, a + count))
   a = a + count + 1
@@ -53,11 +75,21 @@ class Batch:
     args: list = field(default_factory=list)
     sessions: int = 0
     acks: dict = field(default_factory=dict)  # stream key -> entry ids
+    recorded_keys: list = field(default_factory=list)  # per recording its list and index (scorer.recording)
+    recorded_args: list = field(default_factory=list)
+    recordings: int = 0
 
     def session(self, name: str, state_json: bytes, deadlines_key: str, due: int | None, snapshots: list[bytes]) -> None:
         self.keys += [keys.session(name), deadlines_key, keys.snapshots(name)]
         self.args += [name, state_json, "" if due is None else due, len(snapshots), *snapshots]
         self.sessions += 1
+
+    def record(self, list_key: str, index_key: str, member: str, last: int, items: list[bytes], keep: int) -> None:
+        """Append ``items`` to a session's recording (up to REPLAY_MAX_MESSAGES), kept ``keep`` seconds
+        after its last message, as is its index entry."""
+        self.recorded_keys += [list_key, index_key]
+        self.recorded_args += [member, last, keep, int(time.time() * 1000) - keep * 1000, len(items), *items]
+        self.recordings += 1
 
     def ack(self, stream_key: str, entry_id: str) -> None:
         self.acks.setdefault(stream_key, []).append(entry_id)
@@ -70,7 +102,8 @@ class Writer:
     def write(self, batch: Batch) -> None:
         if not batch.sessions and not batch.acks:
             return
-        args = [batch.sessions, defaults.SESSION_TTL, learning.MAX_SNAPSHOTS, keys.GROUP, *batch.args]
+        args = [batch.sessions, defaults.SESSION_TTL, learning.MAX_SNAPSHOTS, keys.GROUP, batch.recordings,
+                defaults.REPLAY_MAX_MESSAGES, *batch.args, *batch.recorded_args]
         for ids in batch.acks.values():
             args += [len(ids), *ids]
-        self.script(keys=[*batch.keys, *batch.acks], args=args)
+        self.script(keys=[*batch.keys, *batch.recorded_keys, *batch.acks], args=args)

@@ -383,3 +383,33 @@ def test_how_a_contacted_session_ends_is_recorded_for_its_channel(redis, decisio
     drain(scorer)
     assert [d["channel"] for d in decisions] == ["chat"]
     assert outcomes.counts(redis) == {"chat": (1, 0)}
+
+
+def test_an_idle_rule_fires_from_a_deadline_and_a_heartbeat_does_not_count_as_acting(redis, decisions):
+    """'idle: 1s' at payment: the shopper's heartbeat keeps the session alive but is not an action,
+    so the deadline one second after the last action fires the rule."""
+    scorer = scorer_with(redis, decisions, """\
+defaults: {holdout: 0}
+rules:
+  - id: gone-quiet
+    when: {all: [{step: payment}, {idle: 1s}]}
+    action: {channel: chat}
+""")
+    acted = now_ms() - 500
+    stream.append(redis, SITE, to_payment(acted) + [event("Heartbeat", at=acted + 400)], SHARDS)
+    drain(scorer)
+    assert decisions == []
+    time.sleep(max(0, acted + 1000 - now_ms()) / 1000 + 0.05)
+    assert scorer.run_deadlines() == 1
+    (decision,) = decisions
+    assert decision["rule"] == "gone-quiet" and decision["evidence"] == ["step is payment", "no action for 1 s"]
+
+
+def test_entries_processed_again_are_recorded_for_replay_once(redis, scorer):
+    """A reclaimed batch (entries applied before a crash) adds nothing to the session's recording."""
+    stream.append(redis, SITE, to_payment() + [event("Payment Failed")], SHARDS)
+    drain(scorer)
+    key = keys.recording("anon-1", live(redis)["started_at"])
+    assert redis.llen(key) == 4  # the header and three messages
+    assert scorer.process(entries(redis)) == 0
+    assert redis.llen(key) == 4
