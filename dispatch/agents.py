@@ -166,7 +166,20 @@ return released
 """).encode())
 
 # KEYS: the channel's room index, then the index of every skill asked for.
-_FREE = Script(None, b"return #redis.call('SINTER', unpack(KEYS)) > 0 and 1 or 0")
+# KEYS: the channel's room index and one index per skill. ARGV: the shop's site ('' for any), the
+# prefix of agent keys. An agent limited to some sites counts only for those; its hash shares the
+# {agents} hash tag with the indexes, so reading it here stays within one cluster slot.
+_FREE = Script(None, b"""
+local names = redis.call('SINTER', unpack(KEYS))
+if ARGV[1] == '' then return #names > 0 and 1 or 0 end
+for _, name in ipairs(names) do
+  local sites = redis.call('HGET', ARGV[2] .. name, 'sites')
+  if not sites or sites == '' or string.find(',' .. sites .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+    return 1
+  end
+end
+return 0
+""")
 
 
 def script_args() -> tuple[list[str], list]:
@@ -322,12 +335,14 @@ def _check_channel(channel: str) -> None:
         raise ValueError(f"channel: agents hold a {' or a '.join(CHANNELS)}, got {channel!r}")
 
 
-def free(redis, skills: set[str], channel: str) -> bool:
-    """Is an available agent with every skill (and the channel's own) free for one more task on the
-    channel: room for one more chat, or no call in progress? One round trip over the indexes."""
+def free(redis, skills: set[str], channel: str, site: str | None = None) -> bool:
+    """Is an available agent with every skill (and the channel's own), serving ``site`` (None: any),
+    free for one more task on the channel: room for one more chat, or no call in progress? One
+    round trip over the indexes."""
     _check_channel(channel)
     wanted = sorted(set(skills) | {channel})
-    return _FREE(keys=[keys.agent_room(channel), *map(keys.agent_skill, wanted)], client=redis) == 1
+    return _FREE(keys=[keys.agent_room(channel), *map(keys.agent_skill, wanted)],
+                 args=[site or "", keys.agent("")], client=redis) == 1
 
 
 def take(redis, name: str, channel: str, task_id: str) -> bool:

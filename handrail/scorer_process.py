@@ -42,7 +42,7 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
     if checkpointer is None:
         log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
     scorer = Scorer(connection, shards, enqueuer(make_queue(connection)), name=name, checkpointer=checkpointer,
-                    free=lambda skills, channel: agents.free(connection, skills, channel))
+                    free=lambda skills, channel, site: agents.free(connection, skills, channel, site))
     scorer.replay_days = replay_days  # sessions kept for `rules replay` (scorer.recording)
     if not agents.on_shift(connection):
         log.warning("no agent is on shift: chat invitations and calls wait until one is available "

@@ -39,8 +39,8 @@ def consented(snap: dict, channel: str) -> bool:
 
 def blocked(ruleset: RuleSet, channel: str, skill: str | None, snap: dict, free=None) -> tuple[str | None, str]:
     """(the channel to use, or None) and, when it is None, why not, in words for the product owner.
-    ``free(skills, channel) -> bool`` says whether an agent with those skills can take one more
-    contact on that channel; None means availability is not checked."""
+    ``free(skills, channel, site) -> bool`` says whether an agent with those skills, serving the
+    shopper's site, can take one more contact on that channel; None: availability is not checked."""
     settings = ruleset.settings
     spec = ruleset.channel(channel)
     traits = snap.get("traits") or {}
@@ -59,7 +59,7 @@ def blocked(ruleset: RuleSet, channel: str, skill: str | None, snap: dict, free=
             return None, f"quiet hours for the shopper ({settings.quiet_hours.describe()} {zone or 'UTC'})"
     if spec.needs_agent and free is not None:
         skills = {channel} | ({skill} if skill else set())
-        if not free(skills, channel):
+        if not free(skills, channel, snap.get("site")):
             if channel == "call":
                 return CALLBACK, ""
             return None, f"no agent with {', '.join(sorted(skills))} free"

@@ -44,7 +44,7 @@ class Scorer:
         self.redis = redis
         self.shards = shards
         self.on_decision = on_decision  # called with each admitted decision (plain dict)
-        self.free = free  # free(skills, channel) -> bool: an agent can take it; None: not checked
+        self.free = free  # free(skills, channel, site) -> bool: an agent can take it; None: not checked
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
         self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()

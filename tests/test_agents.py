@@ -86,6 +86,19 @@ def test_free_needs_an_available_agent_with_every_skill(redis):
         agents.get(redis, "ann")
 
 
+def test_free_counts_an_agent_only_for_the_sites_she_serves(redis):
+    """An agent limited to one shop is free for that shop's shoppers, not another's; one with no
+    sites serves every shop."""
+    from tracker import sites
+
+    boots, hats = sites.create(redis, "Boots", []), sites.create(redis, "Hats", [])
+    agents.add(redis, "ann", ["chat"], status="available", sites=[boots["id"]])
+    assert agents.free(redis, set(), "chat", boots["id"]) and agents.free(redis, set(), "chat")
+    assert not agents.free(redis, set(), "chat", hats["id"])
+    agents.add(redis, "bo", ["chat"], status="available")
+    assert agents.free(redis, set(), "chat", hats["id"])
+
+
 def test_free_follows_capacity(redis):
     """An agent at max chats is not free for a chat but is for a call; a release makes room again."""
     available(redis, max_chats=2)

@@ -358,7 +358,7 @@ def test_a_consenting_shopper_is_called_and_one_without_consent_gets_the_fallbac
 
 def test_no_invitation_while_no_agent_is_free_and_a_call_waits_as_a_callback(redis, decisions):
     """With nobody free, the chat is withheld and the consenting shopper's call becomes a callback."""
-    scorer = scorer_with(redis, decisions, CALL_OR_CHAT, free=lambda skills, channel: False)
+    scorer = scorer_with(redis, decisions, CALL_OR_CHAT, free=lambda skills, channel, site: False)
     stream.append(redis, SITE, [identify({"phone": "+49 170 1", "consent": "call"}, "anon-a")] + failing("anon-a"),
                   SHARDS)
     stream.append(redis, SITE, failing("anon-b"), SHARDS)

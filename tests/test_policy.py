@@ -116,7 +116,7 @@ def test_shopper_on_the_do_not_contact_list_is_never_contacted(redis):
 # -- channels: consent, hours, agents --------------------------------------------------------------
 
 def blocked(rules, channel, skill=None, free=None, **extra):
-    return policy.blocked(rules, channel, skill, snap(**extra), free)
+    return policy.blocked(rules, channel, skill, snap(site="site-1", **extra), free)
 
 
 def test_calls_texts_and_email_need_consent_and_an_address(redis):
@@ -165,8 +165,8 @@ def test_no_chat_invitation_without_a_free_agent_with_the_skill():
     """Chat needs an agent free with the chat skill and the rule's skill; a call becomes a callback."""
     asked = []
 
-    def free(skills, channel):
-        asked.append((sorted(skills), channel))
+    def free(skills, channel, site):
+        asked.append((sorted(skills), channel, site))
         return "vip" not in skills
 
     rules = ruleset()
@@ -174,7 +174,7 @@ def test_no_chat_invitation_without_a_free_agent_with_the_skill():
     assert blocked(rules, "chat", "vip", free=free) == (None, "no agent with chat, vip free")
     reachable = {"consent": "call", "phone": "+4917012"}
     assert blocked(rules, "call", "vip", free=free, traits=reachable) == ("callback", "")
-    assert asked == [(["chat"], "chat"), (["chat", "vip"], "chat"), (["call", "vip"], "call")]
+    assert asked == [(["chat"], "chat", "site-1"), (["chat", "vip"], "chat", "site-1"), (["call", "vip"], "call", "site-1")]
 
 
 # -- the holdout ----------------------------------------------------------------------------------
