@@ -4,7 +4,7 @@ import hmac
 
 from flask import g, jsonify, request, session
 
-from dispatch import login
+from dispatch import agents, login
 
 
 def _refuse(status: int, error: str):
@@ -59,5 +59,7 @@ def init_app(app) -> None:
             if request.method not in ("GET", "HEAD") and request.headers.get("X-Handrail-Console") != "1":
                 return _refuse(403, "console requests must carry the X-Handrail-Console header")
             g.actor = session["agent"]
+            # Which shops' shoppers this agent may see: read by stages that cannot ask dispatch.
+            g.sites = agents.sites_of(app.extensions["redis"], g.actor)
             return _admin_only(g.actor)
         return _refuse(401, "this route needs 'Authorization: Bearer <HANDRAIL_ADMIN_TOKEN>'")

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, abort, current_app, jsonify
+from flask import Blueprint, abort, current_app, g, jsonify
 
 from scorer import keys, session
 
@@ -12,6 +12,8 @@ bp = Blueprint("sessions_api", __name__)
 @bp.get("/api/sessions/<anonymous_id>")
 def show(anonymous_id: str):
     raw = current_app.extensions["redis"].get(keys.session(anonymous_id[:200]))
-    if raw is None:
+    state = json.loads(raw) if raw is not None else None
+    allowed = g.get("sites")  # an agent limited to some shops (set by the sign-in); None: every shop
+    if state is None or (allowed is not None and state["site"] not in allowed):
         abort(404, f"No live session for anonymous id {anonymous_id[:200]!r}.")
-    return jsonify(session.public(json.loads(raw)))
+    return jsonify(session.public(state))

@@ -58,6 +58,7 @@ def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
         "score": None,
         "outcome": None,  # None while live, then "purchase", "abandoned" (ended with a cart) or "left"
         "contact": None,  # None, or the policy's verdict when a rule fired: "contact" or "holdout"
+        "decision": None,  # id of the decision that contacted the session (its task's id): the outcome goes to it
         "closed": False,  # its end was handled: outcome settled, page statistics counted
         "quiet_until": 0,  # ms before which the contact policy would refuse a decision anyway
         "last_id": "0-0",
@@ -342,12 +343,23 @@ def timeline(state: dict) -> list[dict]:
 def dump(state: dict) -> bytes:
     """The state as stored: JSON of at most MAX_STATE_BYTES. A session that would pass it (only one
     full of maximal strings does) loses, in this order, the oldest timeline and recent entries, the
-    length of cart item names and traits, then the rest of those lists and the oldest message ids."""
+    length of cart item names and traits, then the rest of those lists and the oldest message ids.
+    What is trimmed does not depend on the scorer's bookkeeping (room is kept for it), so that a
+    recording replayed without a contact, a cooldown or stream ids rebuilds the same session."""
     raw = orjson.dumps(state)
-    while len(raw) > defaults.MAX_STATE_BYTES:
+    while len(raw) - _bookkeeping_bytes(state) > defaults.MAX_STATE_BYTES - BOOKKEEPING_ROOM:
         _trim(state)
         raw = orjson.dumps(state)
     return raw
+
+
+BOOKKEEPING = ("contact", "channel", "decision", "quiet_until", "last_id")  # the scorer's, not the shopper's
+BOOKKEEPING_ROOM = 96  # bytes their values may take: "holdout", "callback", a 24-character decision
+# id, a time in ms and a stream entry id of up to 40 characters
+
+
+def _bookkeeping_bytes(state: dict) -> int:
+    return sum(len(str(state.get(name) or "")) for name in BOOKKEEPING)
 
 
 def _trim(state: dict) -> None:

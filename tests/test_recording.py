@@ -14,7 +14,7 @@ from tests.test_consumer import SHARDS, SITE, drain, event, live, scorer_with, t
 from tracker import stream
 
 RULES = "rules:\n  - id: big-cart\n    when: {cart_value: {over: 500}}\n    action: {channel: chat}\n"
-BOOKKEEPING = ("seen", "last_id", "quiet_until", "contact", "channel", "closed")  # the scorer's, not the session's
+BOOKKEEPING = ("seen", "last_id", "quiet_until", "contact", "channel", "decision", "closed")  # the scorer's, not the session's
 
 
 def recordings(redis, anonymous_id: str = "anon-1") -> list[list]:
