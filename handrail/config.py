@@ -33,5 +33,8 @@ def load(app, test_config: dict | None) -> None:
     app.config["SNIPPET_DIR"] = app.config["SNIPPET_DIR"] or snippet_dir()
     # Console sessions are signed with a key derived from the admin token unless one is given:
     # changing the token signs everybody out.
+    # Visitor tokens (tracker/visitor_token.py): HANDRAIL_SECRET when given, else derived from the admin token.
+    app.config["VISITOR_SECRET"] = app.config.get("SECRET") or hashlib.sha256(
+        b"handrail-visitor:" + app.config["ADMIN_TOKEN"].encode()).hexdigest()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = hashlib.sha256(b"handrail-console:" + app.config["ADMIN_TOKEN"].encode()).hexdigest()

@@ -17,6 +17,24 @@ def service(tmp_path_factory):
     running.stop()
 
 
+def stuck_at_payment(page, url: str) -> None:
+    """A shopper in the demo shop: the espresso machine in the cart, delivery details, then a card
+    declined twice at payment."""
+    page.goto(url + "/shop/")
+    page.click("#add-espresso-machine")
+    page.click("#cart-link")
+    page.click("#checkout")
+    page.fill("#name", "Ada Shopper")
+    page.fill("#email", "ada@example.com")
+    page.fill("#address", "1 High Street")
+    page.click("#shipping-continue")
+    page.wait_for_url(re.compile(r".*/checkout/payment"))
+    for _ in range(2):
+        page.fill("#card-number", "4000 0000 0000 0002")
+        page.click("#pay")
+        page.wait_for_selector("#payment-error:not([hidden])")
+
+
 def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, browser):
     """Add to cart, reach payment, fail twice: the open console shows the task, without a reload, with
     the cart value and the rule, and the chat invitation appears in the shop page."""
@@ -30,19 +48,7 @@ def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, brow
     shop = browser.new_context()
     shop.add_init_script(f"localStorage.setItem('hr_aid', '{anonymous_id}')")
     page = shop.new_page()
-    page.goto(service.url + "/shop/")
-    page.click("#add-espresso-machine")
-    page.click("#cart-link")
-    page.click("#checkout")
-    page.fill("#name", "Ada Shopper")
-    page.fill("#email", "ada@example.com")
-    page.fill("#address", "1 High Street")
-    page.click("#shipping-continue")
-    page.wait_for_url(re.compile(r".*/checkout/payment"))
-    for _ in range(2):
-        page.fill("#card-number", "4000 0000 0000 0002")
-        page.click("#pay")
-        page.wait_for_selector("#payment-error:not([hidden])")
+    stuck_at_payment(page, service.url)
 
     card = agent.locator(f'section[data-anonymous-id="{anonymous_id}"]')
     card.wait_for(timeout=20_000)

@@ -9,7 +9,7 @@ import orjson
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
-from tracker import defaults, errors, sites, stream
+from tracker import defaults, errors, sites, stream, visitor_token
 from tracker.errors import bad_request
 from tracker.fastload import FastLoader
 from tracker.schemas import BatchSchema, MessageSchema, flatten, identified
@@ -174,7 +174,17 @@ def batch():
     except ValidationError as error:
         lines = flatten(error.messages)
         bad_request(400, "; ".join(lines), lines)
-    return _accept(site, _validate(data["batch"], data))
+    accepted = _validate(data["batch"], data)
+    answer = _accept(site, accepted)
+    # A browser's first page view: the answer carries the visitor's token for the inbox and chat. Not to
+    # a sendBeacon (Sec-Fetch-Mode no-cors), whose answer nobody reads: the token would be lost with it.
+    readable = request.headers.get("Sec-Fetch-Mode", "cors") == "cors"
+    if answer.status_code == 200 and request.headers.get("Origin") and readable:
+        token = visitor_token.for_batch(current_app.extensions["redis"], current_app.config["VISITOR_SECRET"],
+                                        site["id"], accepted[0])
+        if token:
+            answer.set_data(orjson.dumps({"success": True, "token": token}))
+    return answer
 
 
 def _single(kind: str):

@@ -18,4 +18,6 @@ REDIS_TIMEOUT = 0.15  # seconds the collector waits on Redis before answering 50
 STREAM_SHARDS = 4  # event stream shards; sessions spread over them by a hash of their id
 INBOX_LENGTH = 50  # messages kept per visitor inbox
 INBOX_TTL = 3600  # seconds an idle visitor inbox is kept
+VISITOR_TTL = 400 * 24 * 3600  # seconds the mark that a visitor's token was handed out is kept (renewed on use)
+VISITOR_TOKEN_CHARS = 32  # hex characters of a visitor token (128 bits)
 INBOX_REPLAY = 60  # seconds: a page that (re)connects gets the messages this recent

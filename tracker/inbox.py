@@ -1,6 +1,7 @@
 """The visitor inbox: messages for one shopper's open pages (chat invitations), served as SSE.
 
-Dispatch posts into it with ``post``; the snippet listens with EventSource on GET /v1/inbox.
+Dispatch posts into it with ``post``; the snippet listens with EventSource on GET /v1/inbox, with the
+visitor token the collector gave it (tracker/visitor_token.py).
 """
 
 import json
@@ -8,8 +9,7 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from tracker import defaults, keys, sites, sse
-from tracker.errors import bad_request
+from tracker import defaults, keys, sse, visitor_token
 
 bp = Blueprint("inbox", __name__)
 
@@ -31,12 +31,9 @@ def _start_id() -> str:
 
 @bp.get("/v1/inbox")
 def listen():
-    anonymous_id = request.args.get("anonymousId", "")
-    if not anonymous_id or len(anonymous_id) > defaults.MAX_ID:
-        bad_request(400, f"anonymousId: required, at most {defaults.MAX_ID} characters")
     redis = current_app.extensions["redis_streaming"]
-    if sites.lookup(redis, request.args.get("writeKey", "")) is None:
-        bad_request(401, "unknown write key")
+    # Only the browser that holds this visitor's token reads the inbox: a guessed id reads nothing.
+    _, anonymous_id = visitor_token.visitor(redis, current_app.config["VISITOR_SECRET"], request.args)
     response = sse.follow(redis, keys.inbox(anonymous_id), _start_id(), lambda fields: fields[b"m"].decode(), 2000)
     origin = request.headers.get("Origin")
     if origin:

@@ -7,6 +7,7 @@ INBOX = "hr:inbox:{{{anonymous_id}}}"  # stream of messages for one visitor's op
 SEEN = "hr:seen:{site}:{message_id}"  # a messageId already stored, kept DEDUP_TTL seconds
 RATE_IP = "hr:rate:ip:{ip}"  # requests from one IP address in the current window
 RATE_SITE = "hr:rate:site:{site}"  # messages of one site in the current window
+VISITOR = "hr:visitor:{site}:{{{anonymous_id}}}"  # set once the visitor's token was handed out (visitor_token)
 
 
 def site(write_key: str) -> str:
@@ -19,6 +20,10 @@ def events(shard: int) -> str:
 
 def inbox(anonymous_id: str) -> str:
     return INBOX.format(anonymous_id=anonymous_id)
+
+
+def visitor(site_id: str, anonymous_id: str) -> str:
+    return VISITOR.format(site=site_id, anonymous_id=anonymous_id)
 
 
 def seen(site_id: str, message_id: str) -> str:

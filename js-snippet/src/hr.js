@@ -65,8 +65,10 @@
     let errors = '[data-hr-error]', errorSelector = data('error-selector');
     try { d.querySelector(errorSelector && (errors += ',' + errorSelector)); } catch (e) { warn(e); errors = '[data-hr-error]'; }
     let off = get(ids, 'hr_consent') == '0';
-    let aid = get(ids, 'hr_aid') || id(), uid = get(ids, 'hr_uid');
-    put(ids, 'hr_aid', aid);
+    // tok: the visitor token for the inbox and chat, handed out once with the first page view's answer
+    // (tracker/visitor_token.py), kept beside the id it was made for.
+    let aid = get(ids, 'hr_aid'), tok = aid && get(ids, 'hr_tok'), uid = get(ids, 'hr_uid');
+    put(ids, 'hr_aid', aid = aid || id());
     // What this tab kept from its last page (saved on pagehide): q, the undelivered messages, and
     // h, the last paths seen. busy: the batch in flight; due: when the clock may flush next.
     let { q = [], h = [] } = load('hr') || {}, busy = 0, due = 0, wait = EVERY, minute = 0, count = 0;
@@ -101,7 +103,7 @@
       // A string body goes as text/plain: a simple request, no preflight. cors mode (the default)
       // lets us read the status; keepalive lets it finish if the page goes away meanwhile.
       fetch(url, { method: 'POST', body: body(busy), keepalive: true })
-        .then((r) => r.status, () => 0)
+        .then((r) => (r.json().then((j) => j.token && put(ids, 'hr_tok', tok = j.token), warn), r.status), () => 0)
         .then((status) => {
           let failed = !status || status == 429 || status > 499; // retried; any other 4xx: dropped
           if (failed) q = [...busy, ...q].slice(-2 * KEEP);
@@ -132,7 +134,9 @@
     ['pushState', 'replaceState'].forEach((k) => {
       let original = history[k];
       history[k] = function () {
-        try { return original.apply(this, arguments); } finally { route(); }
+        let r = original.apply(this, arguments); // a call that throws changed nothing
+        route();
+        return r;
       };
     });
     w.addEventListener('popstate', route);
@@ -215,19 +219,17 @@
     }
     new MutationObserver(() => { dead = 0; dirty = 1; }).observe(d.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
 
-    /* The visitor inbox: invitations arrive over SSE; the widget module that shows them is
+    /* The visitor inbox: invitations and chat arrive over SSE; the widget module that shows them is
        imported on the first (a dynamic import carries this script's CSP nonce). */
     let inbox, widget;
-    let answer = (event, props) => { track(event, props); flush(); }; // an agent is waiting on it
     function listen() {
-      if (off || inbox) return;
-      inbox = new EventSource(api + '/v1/inbox?' + new URLSearchParams({ writeKey: key, anonymousId: aid }));
-      inbox.onmessage = safe((e) => {
-        let m = JSON.parse(e.data);
-        if (m.type == 'invite') (widget = widget || import(api + '/hr-widget.js')).then((x) => x.default(m, answer), warn);
-      });
+      if (off || inbox || !tok) return;
+      inbox = new EventSource(api + '/v1/inbox?' + new URLSearchParams({ writeKey: key, anonymousId: aid, token: tok }));
+      // The widget gets the event itself (it parses the data, and its chat requests carry the inbox URL's
+      // query), and track and flush: an answer is sent at once, an agent is waiting on it.
+      inbox.onmessage = (e) => (widget = widget || import(api + '/hr-widget.js')).then((x) => x.default(e, track, flush), warn);
     }
-    let hang = () => { if (inbox) inbox.close(); inbox = 0; };
+    let hang = () => inbox = inbox && inbox.close();
 
     calls = {
       track: track,
@@ -246,17 +248,19 @@
         off = !yes;
         put(ids, 'hr_consent', off ? '0' : null);
         if (off) hang();
-        else if (was) view(), listen();
+        else if (was) view();
       }
     };
 
     on(w, 'pagehide', () => { dead = 0; flush(1); hang(); }); // an open SSE keeps a page out of the bfcache
-    on(w, 'pageshow', (e) => { if (e.persisted) view(), listen(); });
+    on(w, 'pageshow', (e) => { if (e.persisted) view(); });
 
-    // The clock, every second: flush, scan what changed, then what only a visible page counts.
+    // The clock, every second: flush, (re)open the inbox once there is a token, scan what changed, then
+    // what only a visible page counts.
     setInterval(safe(() => {
       let t = now();
       if (t >= due) flush();
+      listen();
       if (dirty) scan();
       if (dead && t - dead.t >= DEAD) {
         if (!dead.e.defaultPrevented) track('Dead Click', describe(dead.control));
@@ -270,7 +274,6 @@
     view();
     // Replay what the page asked for before we loaded (the queue stub).
     ((prev && prev.q) || []).forEach((args) => handrail(...args));
-    listen();
   }
 
   try { start(); } catch (e) { warn(e); } // never throw into the host page
