@@ -1,8 +1,8 @@
-"""GET /api/tasks, POST /api/tasks/<id>/claim and /close."""
+"""GET /api/tasks, GET /api/tasks/<id> (with its screen pop), POST /api/tasks/<id>/claim and /close."""
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
-from dispatch import agents, tasks
+from dispatch import agents, customers, tasks
 
 bp = Blueprint("tasks_api", __name__)
 
@@ -28,6 +28,18 @@ def _transition(change):
         abort(404, f"No such task: {error.args[0]}")
     except tasks.TaskError as error:
         abort(409, str(error))
+
+
+@bp.get("/api/tasks/<task_id>")
+def show(task_id: str):
+    """The task with its screen pop (dispatch.customers.pop): the customer, past orders and tasks, a first line."""
+    def found():
+        task = tasks.get(_redis(), task_id)
+        if not tasks.visible(task, agents.sites_of(_redis(), g.get("actor", agents.ADMIN))):
+            raise tasks.NoSuchTask(task_id[:64])  # another site's task: as if it did not exist
+        return dict(task, pop=customers.pop(_redis(), task))
+
+    return _transition(found)
 
 
 @bp.post("/api/tasks/<task_id>/claim")

@@ -5,6 +5,13 @@ TASKS = "hr:tasks"  # sorted set: task id -> created_at (ms), for listing newest
 TASK_DEADLINES = "hr:task_deadlines"  # sorted set: id of an open or offered task -> when it expires (s)
 FEED = "hr:taskfeed"  # stream of task changes, which the console follows live
 QUEUE = "handrail"  # the RQ queue name of dispatch jobs
+CHAT = "hr:chat:{task}"  # stream of one task's chat messages (who, text, at): its transcript, followed live
+TRANSCRIPT = "hr:transcript:{customer}"  # stream of a customer's chat messages over all tasks (task field)
+CHAT_RATE = "hr:chat_rate:{who}"  # messages a shopper sent in the current minute, expiring
+# A known customer is one shop's user id: two shops may both have a user "42".
+CUSTOMER_ORDERS = "hr:customer:{site}:{user}:orders"  # sorted set: JSON of an order (order_id, revenue, at) -> at (s)
+CUSTOMER_TASKS = "hr:customer:{site}:{user}:tasks"  # sorted set: id of a task for this customer -> created_at (s)
+CONTACT = "hr:contact:{task}"  # the check-and-set of one task's outside contact: "sending <attempt> <at>", then "sent <at>"
 
 # Agents. Every agent key carries the {agents} hash tag: one Lua script changes an agent and the
 # indexes free() reads together, atomically, also on a Redis Cluster (agents are few, so one slot).
@@ -21,6 +28,30 @@ SIGN_IN_FAILURES = "hr:signin:failures:{who}"  # counter of failed sign-ins (age
 WAITING = "hr:{agents}:waiting"  # sorted set: id of a task waiting for an agent -> rank (priority, then age)
 WANTED = "hr:{agents}:wanted"  # hash: task id -> JSON of what it needs (channel, skills, site, deadline, rank)
 OFFERS = "hr:{agents}:offers"  # hash: id of an offered, unclaimed task -> the agent it is offered to
+
+
+def customer_orders(site: str | None, user: str) -> str:
+    return CUSTOMER_ORDERS.format(site=site or "", user=user)
+
+
+def customer_tasks(site: str | None, user: str) -> str:
+    return CUSTOMER_TASKS.format(site=site or "", user=user)
+
+
+def contact(task_id: str) -> str:
+    return CONTACT.format(task=task_id)
+
+
+def chat(task_id: str) -> str:
+    return CHAT.format(task=task_id)
+
+
+def transcript(customer: str) -> str:
+    return TRANSCRIPT.format(customer=customer)
+
+
+def chat_rate(who: str) -> str:
+    return CHAT_RATE.format(who=who)
 
 
 def task(task_id: str) -> str:

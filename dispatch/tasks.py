@@ -2,9 +2,11 @@
 
 A task's life, each step timestamped in it: created (open), offered to one agent (dispatch.routing
 picks her), claimed, closed with an outcome; or expired, when nobody claimed it in time (2 minutes for
-a chat or a call, counted from its creation or its offer; 30 for a callback). An expiry is stored by a
-sweep of the deadlines that the worker's scheduler runs at each deadline (an RQ job scheduled when the
-deadline is set) and that every routing pass runs first, so a stale offer never holds an agent's room.
+a chat or a call, counted from its creation or its offer; 30 for a callback), or withdrawn unclaimed (expired
+with an ``expired_reason``) when the shopper buys or their session ends (dispatch.outcomes, which also credits
+an order to the task). An expiry is stored by a sweep of the deadlines that the worker's scheduler runs at
+each deadline (an RQ job scheduled when the deadline is set) and that every routing pass runs first, so a
+stale offer never holds an agent's room.
 A reader sees a task past its deadline as expired even before the sweep has stored it.
 """
 
@@ -17,8 +19,10 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from dispatch import agents, defaults, keys, routing
+from dispatch.channels import contact, queueing
 
 OPEN, OFFERED, CLAIMED, CLOSED, EXPIRED = "open", "offered", "claimed", "closed", "expired"
+SENDING, SENT, FAILED = "sending", "sent", "failed"  # an email, sms or webhook task (dispatch.channels.delivery)
 UNCLAIMED = (OPEN, OFFERED)
 EXPIRE_JOB = "dispatch.jobs.expire_due"
 
@@ -71,6 +75,7 @@ def create(redis, decision: dict) -> tuple[dict, bool]:
         "closed_at": None,
         "expired_at": None,
         "outcome": None,
+        "contact": contact.address(decision),  # the phone and tel: link, or the email, of the channel
     }
     created = bool(redis.set(keys.task(task["id"]), json.dumps(task), nx=True, ex=defaults.TASK_TTL))
     if created:
@@ -78,6 +83,11 @@ def create(redis, decision: dict) -> tuple[dict, bool]:
         pipe.zadd(keys.TASKS, {task["id"]: now})
         pipe.zremrangebyrank(keys.TASKS, 0, -defaults.TASKS_KEPT - 1)
         pipe.zadd(keys.TASK_DEADLINES, {task["id"]: task["expires_at"]})
+        if task["user_id"]:  # a known customer's past tasks, for the screen pop (dispatch.customers)
+            customer_tasks = keys.customer_tasks(task["site"], task["user_id"])
+            pipe.zadd(customer_tasks, {task["id"]: now})
+            pipe.zremrangebyrank(customer_tasks, 0, -defaults.CUSTOMER_TASKS_KEPT - 1)
+            pipe.expire(customer_tasks, defaults.TASK_TTL)
         pipe.xadd(keys.FEED, {"id": task["id"]}, maxlen=defaults.FEED_LENGTH, approximate=True)
         pipe.execute()
         _remind(redis, task)
@@ -255,6 +265,8 @@ def claim(redis, task_id: str, agent: str) -> dict:
     redis.zrem(keys.TASK_DEADLINES, task_id)
     if routing.agent_channel(claimed) and routing.settle(redis, task_id, keep=agent):
         route(redis)  # taken over from the agent it was offered to: her room goes to the next task
+    if claimed["channel"] in ("call", "callback"):  # the contact centre places it now that an agent is there
+        queueing.enqueue(redis, queueing.CALL_JOB, claimed, defaults.DELIVERY_RETRY_INTERVALS)
     return claimed
 
 

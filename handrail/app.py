@@ -10,7 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from demo import shop
 from dispatch import agents, agents_api
 from dispatch import api as tasks_api
-from dispatch import console
+from dispatch import chat_api
+from dispatch import console, dead_letters_api
 from handrail import auth, config
 from handrail.sessions import ConsoleSessions
 from rules import api as rules_api
@@ -46,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                       tasks_api.bp, agents_api.bp, do_not_contact_api.bp, console.bp, rules_page.bp, shop.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(replay_api.bp)
+    app.register_blueprint(dead_letters_api.bp)
+    app.register_blueprint(chat_api.bp)
     app.extensions["agents_on_shift"] = agents.on_shift  # what a replay is set against; scorer/ cannot import dispatch
 
     @app.get("/healthz")

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import redis
 
-from dispatch import agents
+from dispatch import agents, dead_letters
 from dispatch import defaults as dispatch_defaults
 from dispatch import login as agent_login
 from dispatch import tasks as dispatch_tasks
@@ -575,3 +575,25 @@ def do_not_contact_list(redis_url, data_dir):
 
 
 main.add_command(do_not_contact_group, "do-not-contact")
+
+
+@main.command("dead-letters")
+@click.option("--retry", "retry_id", default=None, metavar="ID", help="Put this dead letter back on the queue.")
+@redis_url_option
+@data_dir_option
+def dead_letters_command(retry_id, redis_url, data_dir):
+    """Dispatch jobs that failed for good (an email, text, webhook or call request): list them, or retry one."""
+    connection = connect(redis_url, data_dir)
+    if retry_id:
+        try:
+            retried = dead_letters.retry(connection, retry_id)
+        except dead_letters.NoSuchDeadLetter:
+            raise click.ClickException(f"no dead letter {retry_id} (see `handrail dead-letters`)")
+        click.echo(f"{retried['id']}: queued again (task {retried['task_id']})")
+        return
+    letters = dead_letters.listing(connection)
+    if not letters:
+        click.echo("no dead letters")
+    for letter in letters:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter["failed_at"])) if letter["failed_at"] else "-"
+        click.echo(f"{letter['id']}\t{when}\t{letter['channel'] or '-'}\ttask {letter['task_id'] or '-'}\t{letter['error']}")

@@ -11,11 +11,13 @@ from rq.serializers import JSONSerializer
 from dispatch import agents
 from dispatch import keys as dispatch_keys
 from scorer import checkpoint, defaults
-from scorer.consumer import Scorer
+from scorer.consumer import ENDED, PURCHASE, Scorer
 
 log = logging.getLogger("handrail.scorer")
 
 JOB = "dispatch.jobs.handle_decision"
+CREDIT_JOB = "dispatch.jobs.credit_order"
+ENDED_JOB = "dispatch.jobs.session_ended"
 RETRY = Retry(max=3, interval=[1, 5, 15])  # seconds between attempts
 
 
@@ -32,6 +34,24 @@ def enqueuer(queue: Queue):
     return on_decision
 
 
+def outcome_enqueuer(queue: Queue):
+    """The scorer's on_outcome: a purchase is credited to the contacting decision's task and kept with the
+    customer (dispatch.jobs.credit_order); a contacted session that ended withdraws its task if nobody took
+    it (dispatch.jobs.session_ended). Job ids come from the decision (or the order): one job per outcome."""
+    def on_outcome(kind: str, outcome: dict) -> None:
+        decision = outcome["decision"]
+        if kind == PURCHASE:
+            order = dict(outcome["order"], site=outcome["site"], user_id=outcome["user_id"],
+                         anonymous_id=outcome["anonymous_id"])
+            at = int(order["at"] * 1000)
+            job_id = f"credit-{decision}" if decision else f"order-{outcome['anonymous_id'][:100]}-{at}"
+            queue.enqueue(CREDIT_JOB, decision, order, job_id=job_id, retry=RETRY)
+        elif kind == ENDED and decision:
+            queue.enqueue(ENDED_JOB, decision, job_id=f"ended-{decision}", retry=RETRY)
+
+    return on_outcome
+
+
 def run(redis_url: str, shards: int, name: str | None = None, secret: str | None = None,
         replay_days: float = defaults.REPLAY_DAYS) -> None:
     connection = redis.Redis.from_url(redis_url)
@@ -41,8 +61,10 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
     checkpointer = checkpoint.Checkpointer(connection, checkpoint.signing_key(secret)) if secret else None
     if checkpointer is None:
         log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
-    scorer = Scorer(connection, shards, enqueuer(make_queue(connection)), name=name, checkpointer=checkpointer,
-                    free=lambda skills, channel, site: agents.free(connection, skills, channel, site))
+    queue = make_queue(connection)
+    scorer = Scorer(connection, shards, enqueuer(queue), name=name, checkpointer=checkpointer,
+                    free=lambda skills, channel, site: agents.free(connection, skills, channel, site),
+                    on_outcome=outcome_enqueuer(queue))
     scorer.replay_days = replay_days  # sessions kept for `rules replay` (scorer.recording)
     if not agents.on_shift(connection):
         log.warning("no agent is on shift: chat invitations and calls wait until one is available "

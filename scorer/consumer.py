@@ -17,6 +17,7 @@ import orjson
 import redis as redis_lib
 
 from rules import outcomes, policy, store
+from rules.conditions import segments
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, keys, learning, pages, recording, session
@@ -26,6 +27,7 @@ from scorer.model import AbandonModel
 from tracker import stream
 
 log = logging.getLogger("handrail.scorer")
+PURCHASE, ENDED = "purchase", "ended"  # the kinds of outcome Scorer.on_outcome is told
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
@@ -37,13 +39,23 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _order(message: dict, state: dict, at: int) -> dict:
+    """The Order Completed as dispatch keeps it: its id (the shop's, capped), revenue, when (s)."""
+    props = message.get("properties") if isinstance(message.get("properties"), dict) else {}
+    return {"order_id": session.text(props.get("order_id") or props.get("checkout_id"), 64),
+            "revenue": learning.revenue(message, state), "at": at / 1000}
+
+
 class Scorer:
     replay_days: float = defaults.REPLAY_DAYS  # days applied messages are kept for replay (scorer.recording); 0: none
 
-    def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None, free=None):
+    def __init__(self, redis, shards: int, on_decision, name: str | None = None, checkpointer=None, free=None,
+                 on_outcome=None):
         self.redis = redis
         self.shards = shards
         self.on_decision = on_decision  # called with each admitted decision (plain dict)
+        # on_outcome(kind, outcome): PURCHASE or ENDED of a contacted session, PURCHASE of a known user; None: not told
+        self.on_outcome = on_outcome
         self.free = free  # free(skills, channel, site) -> bool: an agent can take it; None: not checked
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
@@ -199,6 +211,7 @@ class Scorer:
             bought, snapshot = learning.observe(state, message, at, self.pages)
             if bought:
                 self._learn(state)
+                self._outcome(PURCHASE, state, order=_order(message, state, at))
             elif snapshot:
                 self.pending.setdefault(name, []).append(snapshot)
             applied, trigger = applied + 1, entry_id
@@ -222,6 +235,8 @@ class Scorer:
         state["closed"] = True
         if learning.end(state, self.pages):
             self._learn(state)
+        if state["outcome"] != "purchase":  # a purchase told dispatch already
+            self._outcome(ENDED, state)
         if state["contact"] is not None:  # how contacted (and held-out) sessions end: the save rates
             outcomes.record(self.redis, state.get("channel", "chat") if state["contact"] == policy.CONTACT
                             else policy.HOLDOUT, state["outcome"] == "purchase")
@@ -246,13 +261,25 @@ class Scorer:
         wait = min(self.ruleset.cooldown, defaults.RECHECK) if refused else self.ruleset.cooldown
         state["quiet_until"] = now + int(wait * 1000)
         if verdict == policy.CONTACT:
+            state["decision"] = decision["id"]  # the latest contact is the one its outcome is credited to
             decision["context"] = {
                 "cart": state["cart"],
                 "step": state["step"],
                 "timeline": session.timeline(state),
-                "customer": dict(state["traits"], user_id=state["user_id"]),
+                "customer": dict(state["traits"], user_id=state["user_id"], returning=snap["returning"],
+                                 segments=sorted(segments(snap))),
             }
             self.on_decision(decision)
+
+    def _outcome(self, kind: str, state: dict, order: dict | None = None) -> None:
+        """Tell dispatch how a contacted session ended (its task is credited or withdrawn), and every
+        order of a known user (their past orders). Called before the state is written, like on_decision:
+        a replay calls it again, and dispatch's jobs are idempotent."""
+        contacted = state.get("decision") if state["contact"] == policy.CONTACT else None
+        if self.on_outcome is None or not (contacted or (kind == PURCHASE and state["user_id"])):
+            return
+        self.on_outcome(kind, {"decision": contacted, "site": state["site"], "user_id": state["user_id"],
+                               "anonymous_id": state["anonymous_id"] or state["session"], "order": order})
 
     def _save(self, out: Batch, state: dict) -> None:
         name = state["session"]

@@ -413,3 +413,24 @@ def test_entries_processed_again_are_recorded_for_replay_once(redis, scorer):
     assert redis.llen(key) == 4  # the header and three messages
     assert scorer.process(entries(redis)) == 0
     assert redis.llen(key) == 4
+
+
+def test_a_contacted_session_tells_its_purchase_with_the_contacting_decision(redis, decisions):
+    """The decision that contacted the shopper is kept in the session, and their Order Completed is told
+    (on_outcome) with that decision's id and the order; a second order in the session is not told again."""
+    told = []
+    store.save(redis, STUCK_AT_PAYMENT, "test")
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer",
+                    on_outcome=lambda kind, outcome: told.append((kind, outcome)))
+    scorer.ensure_groups()
+    stream.append(redis, SITE, failing(), SHARDS)
+    drain(scorer)
+    (decision,) = decisions
+    assert live(redis)["decision"] == decision["id"]
+    stream.append(redis, SITE, [event("Order Completed", {"order_id": "A-1", "revenue": 99.5}),
+                                event("Order Completed", {"order_id": "A-2", "revenue": 1})], SHARDS)
+    drain(scorer)
+    ((kind, outcome),) = told
+    assert kind == "purchase" and outcome["decision"] == decision["id"] and outcome["anonymous_id"] == "anon-1"
+    assert (outcome["order"]["order_id"], outcome["order"]["revenue"]) == ("A-1", 99.5)
+    assert decision["context"]["customer"]["segments"] == ["new"]

@@ -38,8 +38,97 @@
       .then(upsert).catch(function (e) { alert(e.message); });
   }
 
+  // The chat of a claimed chat task: made once per task and moved into each new render of its card, so
+  // the conversation (followed live over SSE) and a half-typed reply survive the re-renders.
+  var chats = {};
+  function chat(task) {
+    if (chats[task.id]) return chats[task.id];
+    var log = el("ul", {"class": "chat-log"});
+    var text = el("input", {"class": "chat-text", maxlength: "1000", "aria-label": "Reply to the shopper"});
+    var form = el("form", {"class": "chat-form"}, [text, el("button", {"class": "primary chat-send", type: "submit"}, ["Send"])]);
+    var source = new EventSource("/api/tasks/" + encodeURIComponent(task.id) + "/chat/live");
+    source.onmessage = function (e) {
+      var m = JSON.parse(e.data);
+      log.appendChild(el("li", {"class": "chat-" + m.who}, [clock(m.at * 1000) + "  " + (m.who === "agent" ? m.name || "agent" : "shopper") + ": " + m.text]));
+      log.scrollTop = log.scrollHeight;
+    };
+    form.onsubmit = function (e) {
+      e.preventDefault();
+      if (!text.value.trim()) return;
+      fetch("/api/tasks/" + encodeURIComponent(task.id) + "/chat", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-Handrail-Console": "1"},
+        body: JSON.stringify({text: text.value})
+      }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); text.value = ""; }); })
+        .catch(function (err) { alert(err.message); });
+    };
+    chats[task.id] = {node: el("div", {"class": "chat"}, [el("h3", {}, ["Chat"]), log, form]), form: form, source: source};
+    return chats[task.id];
+  }
+
+  // The screen pop of a task the agent claimed: fetched once (GET /api/tasks/<id>: the customer, past orders
+  // and tasks, a suggested first line); while it stays claimed, the shopper's live session is polled and its
+  // new timeline entries are merged into the card's, so the agent sees what the shopper does meanwhile.
+  var pops = {};
+  function entryKey(t) { return t.at + "|" + t.what + "|" + t.detail; }
+  function merged(known, live) {
+    var seen = {};
+    known.forEach(function (t) { seen[entryKey(t)] = true; });
+    var added = live.filter(function (t) { return !seen[entryKey(t)]; });
+    return added.length ? known.concat(added).sort(function (a, b) { return a.at - b.at; }) : null;
+  }
+  function pop(task) {
+    if (pops[task.id]) return pops[task.id];
+    var p = pops[task.id] = {data: null, timeline: ((task.context || {}).timeline || []).slice()};
+    fetch("/api/tasks/" + encodeURIComponent(task.id), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) { if (j) { p.data = j.pop; render(); } });
+    p.timer = setInterval(function () {
+      if (status(tasks[task.id]) !== "claimed") { clearInterval(p.timer); return; }
+      fetch("/api/sessions/" + encodeURIComponent(task.anonymous_id), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (live) {
+          var more = live && merged(p.timeline, live.timeline || []);
+          if (more) { p.timeline = more; render(); }
+        });
+    }, 3000);
+    return p;
+  }
+  function popNode(task, data) {
+    var who = data.customer, traits = Object.keys(who.traits || {});
+    var use = el("button", {"class": "use-line", type: "button"}, ["Use"]);
+    use.onclick = function () {
+      var input = chats[task.id] && chats[task.id].form.querySelector(".chat-text");
+      if (input) { input.value = data.suggested_line; input.focus(); }
+    };
+    var customer = [el("h3", {}, ["Customer"]),
+      el("div", {"class": "segments"}, [(who.segments || []).length ? "segments: " + who.segments.join(", ") : "no segment"]),
+      el("ul", {"class": "traits"}, traits.map(function (k) { return el("li", {}, [k + ": " + who.traits[k]]); }))];
+    var history = [];
+    if (!who.user_id) {
+      history.push(el("p", {"class": "muted no-history"}, ["Not signed in: no past orders or tasks to show."]));
+    } else {
+      history.push(el("h3", {}, ["Past orders"]), data.orders.length ? el("ul", {"class": "past-orders"}, data.orders.map(function (o) {
+        return el("li", {}, [new Date(o.at * 1000).toLocaleDateString() + "  " + (o.order_id || "order") + " · " + money(o.revenue)]);
+      })) : el("p", {"class": "muted past-orders"}, ["none"]));
+      history.push(el("h3", {}, ["Past tasks"]), data.past_tasks.length ? el("ul", {"class": "past-tasks"}, data.past_tasks.map(function (t) {
+        return el("li", {"data-task": t.id}, [new Date(t.created_at * 1000).toLocaleDateString() + "  " + t.channel + " · rule " + t.rule +
+          " · " + (t.outcome || t.status) + (t.credited ? " · bought " + money(t.credited.revenue) : ""),
+          t.transcript.length ? el("ul", {"class": "transcript"}, t.transcript.map(function (m) {
+            return el("li", {}, [(m.who === "agent" ? m.name || "agent" : "shopper") + ": " + m.text]);
+          })) : el("div", {"class": "muted"}, ["no chat"])]);
+      })) : el("p", {"class": "muted past-tasks"}, ["none"]));
+    }
+    return el("div", {"class": "pop"}, [
+      el("div", {"class": "suggested"}, [el("h3", {}, ["Suggested first line"]),
+        el("p", {"class": "suggested-line"}, [data.suggested_line]), task.channel === "chat" ? use : ""]),
+      el("div", {"class": "grid"}, [el("div", {"class": "customer"}, customer), el("div", {"class": "history"}, history)])
+    ]);
+  }
+
   function card(task) {
     var s = status(task), ctx = task.context || {}, cart = ctx.cart || {items: [], value: 0};
+    var p = s === "claimed" && (task.agent === actor || actor === "admin") ? pop(task) : pops[task.id];
     var why = el("span", {"class": "why"}, [task.reason.text]);
     var head = el("div", {"class": "task-head"}, [
       el("span", {"class": "badge " + s}, [s]), why,
@@ -53,7 +142,7 @@
     var items = el("ul", {}, (cart.items || []).map(function (i) {
       return el("li", {}, [i.quantity + " × " + i.name + " (" + money(i.price) + ")"]);
     }));
-    var timeline = el("ul", {"class": "timeline"}, (ctx.timeline || []).slice().reverse().map(function (t) {
+    var timeline = el("ul", {"class": "timeline"}, ((p && p.timeline) || ctx.timeline || []).slice().reverse().map(function (t) {
       return el("li", {}, [clock(t.at) + "  " + t.what + (t.detail ? ": " + t.detail : "")]);
     }));
     var grid = el("div", {"class": "grid"}, [
@@ -78,19 +167,33 @@
         b.onclick = function () { api("/api/tasks/" + encodeURIComponent(task.id) + "/close", {outcome: o}); };
         actions.appendChild(b);
       });
+    } else if (s === "sent" || s === "failed") {  // email, sms, webhook: no agent, only the delivery
+      actions.appendChild(el("span", {"class": "muted delivery"}, [s + " " + clock((task.sent_at || task.failed_at) * 1000) + (task.error ? ": " + task.error : "")]));
     } else if (s === "closed") {
       actions.appendChild(el("span", {"class": "muted"}, ["closed: " + task.outcome]));
     }
+    var chatting = task.channel === "chat" && (s === "claimed" && (task.agent === actor || actor === "admin") || chats[task.id]);
+    if (chatting) {
+      var c = chat(task);
+      if (s !== "claimed") { c.source.close(); c.form.hidden = true; }  // over: the transcript stays, read-only
+    }
     var mine = s === "offered" && task.offered_to === actor;
     var node = el("section", {"class": "task " + s + (mine ? " mine" : ""), "data-task": task.id, "data-anonymous-id": task.anonymous_id},
-      [head, el("div", {"class": "muted shopper"}, ["shopper " + task.anonymous_id + (task.user_id ? " · user " + task.user_id : "")]), grid, actions]);
+      [head, el("div", {"class": "muted shopper"}, ["shopper " + task.anonymous_id + (task.user_id ? " · user " + task.user_id : ""),
+        // The tel: link is made of digits and + only (dispatch/channels/contact.py): it cannot be a script URL.
+        task.contact && task.contact.tel ? el("span", {}, [" · ", el("a", {"class": "tel", href: task.contact.tel}, [task.contact.phone])]) : ""]), grid,
+       p && p.data ? popNode(task, p.data) : "", chatting ? chats[task.id].node : "", actions,
+       task.credited ? el("div", {"class": "credited"}, ["credited: order " + (task.credited.order_id || "-") + " · " + money(task.credited.revenue)]) : "",
+       task.expired_reason ? el("div", {"class": "muted expired-reason"}, ["withdrawn: " + task.expired_reason]) : ""]);
     return node;
   }
 
   function render() {
+    var typing = document.activeElement && document.activeElement.closest && document.activeElement.closest(".chat") && document.activeElement;
     var ids = Object.keys(tasks).sort(function (a, b) { return tasks[b].created_at - tasks[a].created_at; });
     list.replaceChildren.apply(list, ids.map(function (id) { return card(tasks[id]); }));
     empty.hidden = ids.length > 0;
+    if (typing) typing.focus();  // a re-render moved the chat: the agent keeps typing where she was
   }
 
   function upsert(task) { tasks[task.id] = task; render(); }
@@ -107,6 +210,24 @@
   setInterval(render, 15000);  // open and offered tasks turn to expired as time passes
 
   // Your status: a change is sent at once (the form carries its own anti-forgery token).
+  // Dead letters (the admin's only): sends that failed for good, each with a retry button.
+  var dead = document.getElementById("dead-letters");
+  function deadLetters() {
+    fetch("/api/dead-letters", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
+      var letters = j.dead_letters || [];
+      dead.hidden = letters.length === 0;
+      document.getElementById("dead-letter-list").replaceChildren.apply(document.getElementById("dead-letter-list"), letters.map(function (d) {
+        var retry = el("button", {"class": "retry"}, ["Retry"]);
+        retry.onclick = function () {
+          fetch("/api/dead-letters/" + encodeURIComponent(d.id) + "/retry", {method: "POST", credentials: "same-origin",
+            headers: {"X-Handrail-Console": "1"}}).then(deadLetters);
+        };
+        return el("li", {"data-job": d.id}, [clock(d.failed_at * 1000) + "  " + (d.channel || "job") + " · task " + (d.task_id || "-") + " · " + d.error + " ", retry]);
+      }));
+    });
+  }
+  if (dead && actor === "admin") { deadLetters(); setInterval(deadLetters, 30000); }
+
   var statusSelect = document.getElementById("status");
   if (statusSelect) statusSelect.onchange = function () { statusSelect.form.submit(); };
 })();
