@@ -140,6 +140,22 @@ class Visit:
         if rng.random() < SIGNED_IN:
             self.sign_in()
 
+    @classmethod
+    def resumed(cls, rng: random.Random, script: Script, t: float) -> "Visit":
+        """The visit of ``script`` as it stood ``t`` s after its start (its steps until then, the page it is
+        on, its cart), for the rest to be written anew. Its pace is 1: a helped shopper is guided along."""
+        visit = cls.__new__(cls)
+        visit.rng, visit.pace, visit.t = rng, 1.0, t
+        visit.steps = [step for step in script.steps if step[0] <= t and step[3] not in CLOCK]
+        visit.path = next((step[2] for step in reversed(visit.steps) if step[1] == "page"), "/shop/")
+        listed = next((step[4]["products"] for step in reversed(visit.steps)
+                       if step[3] in ("Cart Viewed", "Checkout Started")), None)
+        visit.cart = [dict(item) for item in listed] if listed is not None else [
+            dict(step[4]) for step in visit.steps if step[3] == "Product Added"]
+        visit.agent, visit.user_id = script.user_agent, script.user_id
+        visit.computer = not any(mark in script.user_agent for mark in ("Mobile", "Android"))
+        return visit
+
     def sign_in(self) -> None:
         """A known customer: the shop identifies them as the visit starts; hr.js then sends their
         userId with every message."""
@@ -344,6 +360,31 @@ def form_trouble(rng: random.Random) -> Script:
 
 PERSONAS = [(smooth_buyer, 0.25), (browser, 0.30), (price_checker, 0.15), (returning_customer, 0.10),
             (stuck_at_payment, 0.08), (form_trouble, 0.07), (lingers_on_payment, 0.05)]
+
+
+CLOCK = ("Heartbeat", "Idle", "Exit Intent")  # what hr.js sends by itself, as time passes (Visit.leave)
+CHAT = (30, 120)  # s an accepted chat takes before the shopper, helped, pays
+
+
+def respond(shopper: Shopper, at_ms: int, rng: random.Random, acceptance: float, effect: float) -> bool:
+    """A shopper invited to chat at ``at_ms``: she accepts with probability ``acceptance``, and accepting
+    adds ``effect`` to her probability of buying (0 for one heading away, 1 for one who buys anyway). One
+    who now buys chats a while, pays with a card that works and sends Order Completed instead of leaving:
+    her script and truth are rewritten from that moment. True when they were. Both chances are drawn
+    whatever they are, so that runs with another effect see the same shoppers accept."""
+    accepts, persuaded = rng.random() < acceptance, rng.random() < effect
+    script = shopper.script
+    if script.outcome == "purchase" or not (accepts and persuaded):
+        return False
+    t = (at_ms - shopper.start) / 1000 / shopper.scale
+    visit = Visit.resumed(rng, script, t)
+    visit.wait(*CHAT)
+    visit.pay(10, 30, declined_first=False)
+    helped = visit.leave(script.persona, script.stuck, "purchase", (5, 30))
+    steps = [step for step in script.steps if step[0] <= t] + [step for step in helped.steps if step[0] > t]
+    shopper.script = Script(script.persona, script.stuck, "purchase", helped.leave_after, steps, script.user_agent,
+                            script.user_id)
+    return True
 
 
 def pick(rng: random.Random):

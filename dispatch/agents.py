@@ -5,7 +5,8 @@ same Lua). An agent holds a task (a chat, or a call) by its id, so a repeated ta
 task counts once; an offer holds it too, until claimed or expired. Every change runs as one Lua script
 that also updates the indexes `free` reads (per skill; per channel, the available agents with room),
 so that two workers never take an agent past capacity and `free` is one cheap round trip with hundreds
-of agents.
+of agents. The same scripts keep when an agent's stretch on shift (any status but offline) began; when it
+ends, its seconds go to the hourly report counters (dispatch.keys.REPORT) that staffing is read from.
 """
 
 import re
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from redis.commands.core import Script
 
 from dispatch import defaults, keys
+from reports import hours
 from tracker import sites as shop_sites
 
 CHAT, CALL = "chat", "call"
@@ -86,15 +88,28 @@ end
 _PRELUDE = LUA_LIBRARY + """
 local name, names, tokens = ARGV[1], KEYS[7], KEYS[8]
 local a = {name = name, key = KEYS[1], chat = KEYS[2], call = KEYS[3]}
+
+-- The agent's stretch on shift: begun (shift_since) when her status leaves offline, ended when it goes back
+-- (or she is removed). Answers the ended stretch's start, or '' (its seconds are counted by the caller).
+local function shift(ended)
+  local since = redis.call('HGET', a.key, 'shift_since')
+  if ended then
+    if since then redis.call('HDEL', a.key, 'shift_since') end
+    return since or ''
+  end
+  if not since then redis.call('HSET', a.key, 'shift_since', ARGV[2]) end
+  return ''
+end
 """
 
 # ARGV 6..: mode (add, replace, update), skills (comma-separated), max_chats, status, status of a new agent,
 # sites (comma-separated, '?' to leave them), password hash; an empty value leaves that field as it is.
+# Answers {'ok' (or 'duplicate', 'missing'), start of the stretch on shift it ended (or ''), now}; _REMOVE too.
 _SAVE = Script(None, (_PRELUDE + """
 local mode, skills, max_chats, status, sites, password = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[11], ARGV[12]
 local exists = redis.call('EXISTS', a.key) == 1
-if exists and mode == 'add' then return 'duplicate' end
-if not exists and mode == 'update' then return 'missing' end
+if exists and mode == 'add' then return {'duplicate', '', ARGV[2]} end
+if not exists and mode == 'update' then return {'missing', '', ARGV[2]} end
 if skills ~= '' then
   set_skills(name, redis.call('HGET', a.key, 'skills'), false)
   set_skills(name, skills, true)
@@ -111,17 +126,18 @@ if not exists then
 end
 prune(a)
 index(a)
-return 'ok'
+return {'ok', shift(redis.call('HGET', a.key, 'status') == 'offline'), ARGV[2]}
 """).encode())
 
 _REMOVE = Script(None, (_PRELUDE + """
-if redis.call('EXISTS', a.key) == 0 then return 0 end
+if redis.call('EXISTS', a.key) == 0 then return {'missing', '', ARGV[2]} end
+local since = shift(true)
 set_skills(name, redis.call('HGET', a.key, 'skills'), false)
 local token = redis.call('HGET', a.key, 'token')
 if token then redis.call('HDEL', tokens, token) end
 redis.call('DEL', a.key, a.chat, a.call)
 for _, key in ipairs({room_chat, room_call, on_shift, names}) do redis.call('SREM', key, name) end
-return 1
+return {'ok', since, ARGV[2]}
 """).encode())
 
 # ARGV 6: the SHA-256 of the agent's new token, which replaces the one before.
@@ -182,10 +198,56 @@ return 0
 """)
 
 
+def _now() -> float:
+    return time.time()
+
+
 def script_args() -> tuple[list[str], list]:
     """The KEYS[4..6] and ARGV[2..5] that LUA_LIBRARY reads (KEYS[1..3] and ARGV[1] are the script's own)."""
     return ([keys.agent_room(CHAT), keys.agent_room(CALL), keys.AGENTS_ON_SHIFT],
-            [repr(time.time()), defaults.HOLD_TTL, keys.agent_skill(""), defaults.MAX_CALLS])
+            [repr(_now()), defaults.HOLD_TTL, keys.agent_skill(""), defaults.MAX_CALLS])
+
+
+def _seconds_by_hour(start: float, end: float) -> dict[int, float]:
+    """Epoch hour -> the seconds of [start, end) in it; hours older than the counters keep are left out."""
+    start = max(start, end - hours.KEEP_SECONDS)
+    found = {}
+    for hour in range(hours.hour_of(start), hours.hour_of(end) + 1):
+        seconds = min(end, (hour + 1) * 3600) - max(start, hour * 3600)
+        if seconds > 0:
+            found[hour] = seconds
+    return found
+
+
+def _saved(redis, answer) -> bytes:
+    """The word of a _SAVE or _REMOVE answer, once the stretch on shift it ended is counted.
+
+    The stretch's counters are added here, right after the script, not in it: they are hourly report keys
+    outside the {agents} slot, which one script may not touch on a Redis Cluster. The script hands each
+    ended stretch to exactly one caller, so a crash between the two loses its seconds, never counts them twice.
+    """
+    word, since, end = answer
+    if since:
+        pipe = redis.pipeline(transaction=False)
+        for hour, seconds in _seconds_by_hour(float(since), float(end)).items():
+            hours.add(pipe, keys.REPORT, hour * 3600, {"shift_seconds": float(seconds)})
+        pipe.execute()
+    return word
+
+
+def open_shift_seconds(redis, now: float) -> dict[int, float]:
+    """Epoch hour -> agent-seconds on shift in it of the stretches not ended yet, counted up to ``now``
+    (what keys.REPORT's shift_seconds lacks until those agents go offline)."""
+    names = sorted(n.decode() for n in redis.smembers(keys.AGENT_NAMES))
+    pipe = redis.pipeline(transaction=False)
+    for name in names:
+        pipe.hget(keys.agent(name), "shift_since")
+    found: dict[int, float] = {}
+    for since in pipe.execute():
+        if since is not None:
+            for hour, seconds in _seconds_by_hour(float(since), now).items():
+                found[hour] = found.get(hour, 0.0) + seconds
+    return found
 
 
 def _run(redis, script: Script, name: str, *args):
@@ -264,7 +326,7 @@ def add(redis, name: str, skills: Iterable[str], max_chats: int = defaults.MAX_C
         stored_sites = ""
     answer = _run(redis, _SAVE, name, "replace" if replace else "add", stored, max_chats, status or "", OFFLINE,
                   stored_sites, password_hash or "")
-    if answer == b"duplicate":
+    if _saved(redis, answer) == b"duplicate":
         raise DuplicateAgent(f"agent {name} already exists: use --replace (or PATCH /api/agents/{name}) to change it")
     return get(redis, name)
 
@@ -284,8 +346,11 @@ def update(redis, name: str, *, skills: Iterable[str] | None = None, max_chats: 
         raise InvalidAgent(errors)
     if skills is None and max_chats is None and status is None and sites is None and password_hash is None:
         raise InvalidAgent({"body": "give at least one of skills, max_chats, status, sites"})
-    if len(name) > MAX_NAME or _run(redis, _SAVE, name, "update", stored, max_chats or "", status or "",
-                                    OFFLINE, stored_sites, password_hash or "") == b"missing":
+    if len(name) > MAX_NAME:
+        raise NoSuchAgent(name)
+    answer = _run(redis, _SAVE, name, "update", stored, max_chats or "", status or "", OFFLINE, stored_sites,
+                  password_hash or "")
+    if _saved(redis, answer) == b"missing":
         raise NoSuchAgent(name)
     return get(redis, name)
 
@@ -296,7 +361,7 @@ def set_status(redis, name: str, status: str) -> dict:
 
 def remove(redis, name: str) -> None:
     """Forget the agent. Tasks it held stay claimed; closing them later releases nothing."""
-    if len(name) > MAX_NAME or not _run(redis, _REMOVE, name):
+    if len(name) > MAX_NAME or _saved(redis, _run(redis, _REMOVE, name)) == b"missing":
         raise NoSuchAgent(name)
 
 

@@ -6,7 +6,7 @@ share of a collector request's cost, for a cookie the collector never reads.
 
 from flask.sessions import SecureCookieSessionInterface
 
-SIGNED_IN_PREFIXES = ("/console", "/api/", "/rules")  # /rules: the rules editor, same sign-in
+SIGNED_IN_PREFIXES = ("/console", "/api/", "/rules", "/reports")  # the rules editor and the reports: same sign-in
 
 
 class ConsoleSessions(SecureCookieSessionInterface):

@@ -3,9 +3,11 @@
 A contacted session counts as saved when the shopper bought before the session ended. The rate is
 the share of such sessions, pulled towards the channel's configured prior by PRIOR_WEIGHT imaginary
 sessions, so that the first few outcomes do not swing the decisions. Held-out sessions are counted
-too (as "holdout"), for the reports to set against.
+too (as "holdout"), for the reports to set against. Per rule, each session a rule fired on is counted
+once its outcome is settled (`settled`): the uplift report's counts (reports.uplift).
 """
 
+from reports import hours
 from rules import keys
 from rules.settings import Settings
 
@@ -17,6 +19,20 @@ def record(redis, channel: str, saved: bool) -> None:
     pipe.hincrby(keys.SAVES, f"{channel}:tried", 1)
     if saved:
         pipe.hincrby(keys.SAVES, f"{channel}:saved", 1)
+    pipe.execute()
+
+
+def settled(redis, rule: str, held_out: bool, at_seconds: float, won: bool, revenue: float = 0.0) -> None:
+    """A session ``rule`` fired on first (contacted, or ``held_out``) is settled: at its purchase (``won``,
+    with the order's ``revenue``), else at its end. Counted in that hour, for intention-to-treat: every
+    such session counts, whatever happened after the rule fired (reports.uplift)."""
+    group = "holdout" if held_out else "contacted"
+    fields = {f"{group}|{rule}": 1}
+    if won:
+        fields[f"{group}_won|{rule}"] = 1
+        fields[f"{group}_revenue|{rule}"] = float(revenue)
+    pipe = redis.pipeline(transaction=False)
+    hours.add(pipe, keys.REPORT, at_seconds, fields)
     pipe.execute()
 
 

@@ -26,6 +26,7 @@ PROPERTIES = {  # event -> the properties session.apply and learning.revenue rea
     "Form Error": ("field", "message"), "Idle": ("seconds",), "Checkout Step Viewed": ("step", "step_name"),
     "Product Viewed": PRODUCT, "Product Added": PRODUCT, "Product Removed": PRODUCT, "Payment Failed": ("reason",),
     "Cart Viewed": ORDER, "Checkout Started": ORDER, "Order Completed": ORDER,
+    "Rage Click": ("selector",), "Dead Click": ("selector",),  # scorer.funnel's friction marks
 }
 PAGE = ("path", "category")  # a page message's properties read
 CART_EVENTS = ("Cart Viewed", "Checkout Started")  # their products replace the cart
