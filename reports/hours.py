@@ -50,5 +50,9 @@ def total(by_hour: dict[int, dict[str, float]]) -> dict[str, float]:
 
 
 def _number(raw: bytes) -> float:
+    try:
+        return int(raw)  # most counters are whole numbers: the cheap parse first
+    except ValueError:
+        pass
     value = float(raw)
     return int(value) if value.is_integer() and math.isfinite(value) else value
