@@ -5,7 +5,7 @@ import time
 
 from rq import get_current_job
 
-from dispatch import outcomes, tasks
+from dispatch import coupons, customers, defaults, outcomes, tasks
 from dispatch.channels import delivery, queueing, settings
 from tracker import inbox
 
@@ -29,10 +29,14 @@ def handle_decision(decision: dict) -> str:
                                                                       error=message))
             get_current_job().retries_left = 0  # a setting to fix first: kept as a dead letter to retry then
             raise
-        coupon = delivery.coupon_of(task, config) if task["channel"] == "email" else None
+        coupon = delivery.coupon_of(task, config) if task["channel"] == "email" or task.get("coupon_offer") else None
+        issued = None
+        if coupon and task.get("coupon_offer"):  # an outreach's: single use, with an expiry (dispatch.coupons)
+            issued = coupons.issue(redis, coupon, task, task["coupon_offer"]["percent"], task["coupon_offer"]["valid"])
 
         def sending(task):
-            task.update(status=tasks.SENDING, coupon=coupon, error=None, failed_at=None)
+            task.update(status=tasks.SENDING, coupon=coupon, coupon_expires_at=issued and issued["expires_at"],
+                        error=None, failed_at=None)
 
         task = tasks.update(redis, task["id"], sending)
         queueing.enqueue(redis, queueing.DELIVER_JOB, task, config.retry_intervals)
@@ -67,3 +71,21 @@ def credit_order(decision_id: str | None, order: dict) -> str | None:
 def session_ended(decision_id: str) -> str:
     """A contacted session ended without an order: its task is withdrawn if nobody claimed it."""
     return outcomes.withdraw(get_current_job().connection, decision_id, outcomes.SESSION_ENDED)["status"]
+
+
+def customer_identified(site: str | None, user_id: str, traits: dict, anonymous_id: str, at: float) -> str:
+    """A known customer signed in (an identify): their profile keeps the traits, found by email and phone."""
+    customers.remember(get_current_job().connection, site, user_id, traits, anonymous_id, at,
+                       os.environ.get("HANDRAIL_PHONE_REGION") or defaults.PHONE_REGION)
+    return user_id
+
+
+def customer_left(site: str | None, user_id: str, visit: dict) -> str:
+    """A known customer's session ended: their profile keeps its cart (open unless bought), step and trouble."""
+    customers.left(get_current_job().connection, site, user_id, visit)
+    return user_id
+
+
+def coupon_entered(code: str, anonymous_id: str, at: float) -> str:
+    """A Coupon Entered event carried a code: a coupon Handrail issued is redeemed by that shopper."""
+    return coupons.redeem(get_current_job().connection, code, anonymous_id, now=at)

@@ -11,11 +11,25 @@ CHAT_RATE = "hr:chat_rate:{who}"  # messages a shopper sent in the current minut
 # A known customer is one shop's user id: two shops may both have a user "42".
 CUSTOMER_ORDERS = "hr:customer:{site}:{user}:orders"  # sorted set: JSON of an order (order_id, revenue, at) -> at (s)
 CUSTOMER_TASKS = "hr:customer:{site}:{user}:tasks"  # sorted set: id of a task for this customer -> created_at (s)
+CUSTOMER = "hr:customer:{site}:{user}:profile"  # hash: identify traits, consent, last session's cart and trouble
+CUSTOMER_INDEX = "hr:customers:{site}:{kind}"  # hash: canonical email or phone (dispatch.contacts) -> user id
+CUSTOMER_CARTS = "hr:customers:{site}:carts"  # sorted set: user id of a customer with an open cart -> when left (s)
+CUSTOMER_ORDERED = "hr:customers:{site}:ordered"  # sorted set: user id -> their last order (s)
+CUSTOMER_PRODUCTS = "hr:customer:{site}:{user}:products"  # hash: product id -> JSON of its reorders (dispatch.replenishment)
+PRODUCT_GAPS = "hr:replenish:{site}:gaps"  # hash: "<product>:sum" / "<product>:n" -> reorder gaps of every customer (s)
+REPLENISH_DUE = "hr:replenish:{site}:due"  # sorted set: "<user>\x1f<product>" -> when a reorder is due (s)
+COUPON = "hr:coupon:{code}"  # hash: a coupon Handrail issued: task, site, user, percent, expiry, redemption
+OUTREACH_DONE = "hr:outreach:done"  # sorted set: id of an outreach decision already acted on -> when (s)
 CONTACT = "hr:contact:{task}"  # the check-and-set of one task's outside contact: "sending <attempt> <at>", then "sent <at>"
+# Reports: hourly counters (reports.hours) that dispatch keeps as tasks and agents change, "<what>|<rule>|<channel>"
+# (created, offered, claimed, expired, converted: each once per task; claim_seconds: seconds from creation to claim)
+# and shift_seconds (agent-seconds on shift in the hour, added when an agent's stretch on shift ends).
+REPORT = "hr:dispatch:report:{hour}"
 
 # Agents. Every agent key carries the {agents} hash tag: one Lua script changes an agent and the
 # indexes free() reads together, atomically, also on a Redis Cluster (agents are few, so one slot).
-AGENT = "hr:{{agents}}:agent:{name}"  # hash: skills, max_chats, status, sites, created_at, offered_at, password, token
+AGENT = "hr:{{agents}}:agent:{name}"  # hash: skills, max_chats, status, sites, created_at, offered_at, password, token,
+# shift_since (when her current stretch on shift began; absent while offline)
 AGENT_HOLDS = "hr:{{agents}}:holds:{name}:{channel}"  # sorted set: id of a task the agent holds or is offered -> at (s)
 AGENT_NAMES = "hr:{agents}:names"  # set: every registered agent's name
 AGENT_SKILL = "hr:{{agents}}:skill:{skill}"  # set: names of the agents with this skill
@@ -32,6 +46,38 @@ OFFERS = "hr:{agents}:offers"  # hash: id of an offered, unclaimed task -> the a
 
 def customer_orders(site: str | None, user: str) -> str:
     return CUSTOMER_ORDERS.format(site=site or "", user=user)
+
+
+def customer(site: str | None, user: str) -> str:
+    return CUSTOMER.format(site=site or "", user=user)
+
+
+def customer_index(site: str | None, kind: str) -> str:
+    return CUSTOMER_INDEX.format(site=site or "", kind=kind)
+
+
+def customer_carts(site: str | None) -> str:
+    return CUSTOMER_CARTS.format(site=site or "")
+
+
+def customer_ordered(site: str | None) -> str:
+    return CUSTOMER_ORDERED.format(site=site or "")
+
+
+def customer_products(site: str | None, user: str) -> str:
+    return CUSTOMER_PRODUCTS.format(site=site or "", user=user)
+
+
+def product_gaps(site: str | None) -> str:
+    return PRODUCT_GAPS.format(site=site or "")
+
+
+def replenish_due(site: str | None) -> str:
+    return REPLENISH_DUE.format(site=site or "")
+
+
+def coupon(code: str) -> str:
+    return COUPON.format(code=code)
 
 
 def customer_tasks(site: str | None, user: str) -> str:

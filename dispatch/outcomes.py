@@ -9,7 +9,7 @@ reserved. Each is idempotent: the scorer may tell the same outcome twice after a
 
 import time
 
-from dispatch import customers, keys, routing, tasks
+from dispatch import coupons, customers, keys, routing, tasks
 
 BOUGHT = "bought"
 SESSION_ENDED = "session ended"
@@ -57,7 +57,12 @@ def _settle(redis, task: dict) -> None:
 
 
 def apply_order(redis, decision_id: str | None, order: dict) -> dict | None:
-    """An Order Completed: kept with the known customer, credited to the contacting decision's task."""
+    """An Order Completed: kept with the known customer, credited to the contacting decision's task, and to
+    the outreach task whose coupon it redeems."""
     if order.get("user_id"):
         customers.record_order(redis, order["site"], order["user_id"], order)
+    if order.get("coupon"):
+        by = order.get("anonymous_id") or order.get("user_id") or ""
+        if coupons.redeem(redis, order["coupon"], by, order.get("order_id"), order.get("at")) == coupons.OK:
+            credit(redis, coupons.show(redis, order["coupon"])["task"], order)
     return credit(redis, decision_id, order) if decision_id else None

@@ -59,3 +59,28 @@ def first_line(task: dict) -> str:
     customer = (task.get("context") or {}).get("customer") or {}
     name = str(customer.get("first_name") or customer.get("name") or "").split(" ")[0]
     return f"Hi {name}! {_body(task)}" if name else _body(task)
+
+
+# What to offer a known customer who calls in (dispatch.customers.profile), most pressing first.
+OFFERS = {
+    "Payment Failed": "Offer to take the payment for {order} over the phone, or another way to pay.",
+    "Coupon Denied": "Check the coupon they tried and honour it if it is valid, to finish {order}.",
+    "Form Error": "Help them past the {field} field to finish {order}.",
+}
+OPEN_CART = "Offer to finish {order} with them now."
+REGULAR = "Thank them for their {count} orders and ask what they need today."
+WELCOME = "Ask how you can help."
+
+
+def offer(profile: dict) -> str:
+    """The suggested offer of a customer lookup: help with the open cart's trouble, else the open cart,
+    else a regular's thanks."""
+    cart = profile.get("open_cart")
+    if cart:
+        trouble = last_friction(profile.get("trouble"))
+        if trouble and trouble["what"] in OFFERS:
+            field = (trouble.get("detail") or "").partition(":")[0].strip() or "form"
+            return OFFERS[trouble["what"]].format(order=order(cart), field=field)
+        return OPEN_CART.format(order=order(cart))
+    count = len(profile.get("orders") or [])
+    return REGULAR.format(count=count) if count > 1 else WELCOME

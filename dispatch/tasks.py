@@ -20,10 +20,12 @@ from rq.serializers import JSONSerializer
 
 from dispatch import agents, defaults, keys, routing
 from dispatch.channels import contact, queueing
+from reports import hours
 
 OPEN, OFFERED, CLAIMED, CLOSED, EXPIRED = "open", "offered", "claimed", "closed", "expired"
 SENDING, SENT, FAILED = "sending", "sent", "failed"  # an email, sms or webhook task (dispatch.channels.delivery)
 UNCLAIMED = (OPEN, OFFERED)
+REPORT_FIELD_CAP = 80  # characters of a rule id or channel in a report field (rule ids are at most 64)
 EXPIRE_JOB = "dispatch.jobs.expire_due"
 
 
@@ -66,11 +68,13 @@ def create(redis, decision: dict) -> tuple[dict, bool]:
         "priority": decision.get("priority", "normal"),
         "skill": decision.get("skill"),
         "message": decision.get("message", ""),
+        "coupon_offer": decision.get("coupon"),  # an outreach rule's {percent, valid}: a coupon issued with it
         "score": decision.get("score"),
         "context": decision.get("context", {}),
         "invited_at": None,
         "offered_to": None,
         "offered_at": None,
+        "first_offered_at": None,  # an offer taken back and made again is still one task offered
         "claimed_at": None,
         "closed_at": None,
         "expired_at": None,
@@ -89,6 +93,7 @@ def create(redis, decision: dict) -> tuple[dict, bool]:
             pipe.zremrangebyrank(customer_tasks, 0, -defaults.CUSTOMER_TASKS_KEPT - 1)
             pipe.expire(customer_tasks, defaults.TASK_TTL)
         pipe.xadd(keys.FEED, {"id": task["id"]}, maxlen=defaults.FEED_LENGTH, approximate=True)
+        hours.add(pipe, keys.REPORT, now, {report_field("created", task): 1})
         pipe.execute()
         _remind(redis, task)
     else:
@@ -133,8 +138,36 @@ def listing(redis, limit: int = 100, sites: frozenset[str] | None = None) -> lis
     return found[:limit]
 
 
+def report_field(what: str, task: dict) -> str:
+    """The field of dispatch.keys.REPORT counting ``what`` for the task's rule and channel."""
+    rule, channel = (str(part).replace("|", "")[:REPORT_FIELD_CAP] for part in (task["reason"]["rule"],
+                                                                                 task["channel"]))
+    return f"{what}|{rule}|{channel}"
+
+
+def _converted(task: dict) -> bool:
+    return task.get("credited") is not None or (task["status"] == CLOSED and task.get("outcome") == "converted")
+
+
+def _report(pipe, before: dict, after: dict) -> None:
+    """Count, by the hour each happened, the steps a change takes (dispatch.keys.REPORT). ``before`` is the task
+    as stored, not as shown: storing an expiry that readers already saw counts it, storing it again does not."""
+    if before.get("first_offered_at") is None and after.get("first_offered_at") is not None:
+        hours.add(pipe, keys.REPORT, after["first_offered_at"], {report_field("offered", after): 1})
+    if before["status"] in UNCLAIMED and after["status"] == CLAIMED:
+        claimed_at = after.get("claimed_at") or _now()
+        hours.add(pipe, keys.REPORT, claimed_at, {
+            report_field("claimed", after): 1,
+            report_field("claim_seconds", after): float(claimed_at - after["created_at"])})
+    if before["status"] in UNCLAIMED and after["status"] == EXPIRED:
+        hours.add(pipe, keys.REPORT, after.get("expired_at") or _now(), {report_field("expired", after): 1})
+    if not _converted(before) and _converted(after):  # closed "converted", or an order credited: once per task
+        hours.add(pipe, keys.REPORT, _now(), {report_field("converted", after): 1})
+
+
 def update(redis, task_id: str, change) -> dict:
-    """Apply ``change(task)`` (which raises TaskError to refuse) with optimistic locking."""
+    """Apply ``change(task)`` (which raises TaskError to refuse) with optimistic locking; the report counters
+    of the steps it takes are added in the same transaction."""
     key = keys.task(task_id[:64])
     with redis.pipeline(transaction=True) as pipe:
         while True:
@@ -148,6 +181,7 @@ def update(redis, task_id: str, change) -> dict:
                 pipe.multi()
                 pipe.set(key, json.dumps(task), keepttl=True)
                 pipe.xadd(keys.FEED, {"id": task["id"]}, maxlen=defaults.FEED_LENGTH, approximate=True)
+                _report(pipe, json.loads(raw), task)
                 pipe.execute()
                 return task
             except WatchError:
@@ -208,6 +242,7 @@ def _offered(redis, task_id: str, agent: str, at: float) -> dict:
         before["expires_at"] = task["expires_at"]
         # Whoever it is offered to has OFFER_TIMEOUT to claim it, and never more than the task has left.
         task.update(status=OFFERED, offered_to=agent, offered_at=at,
+                    first_offered_at=task.get("first_offered_at") or at,
                     expires_at=min(task["expires_at"], at + defaults.OFFER_TIMEOUT))
 
     task = update(redis, task_id, change)

@@ -11,14 +11,16 @@ from demo import shop
 from dispatch import agents, agents_api
 from dispatch import api as tasks_api
 from dispatch import chat_api
-from dispatch import console, dead_letters_api
+from dispatch import console, coupons_api, customers_api, dead_letters_api
 from handrail import auth, config
 from handrail.sessions import ConsoleSessions
 from rules import api as rules_api
 from rules import do_not_contact_api
 from rules import page as rules_page
+from reports import page as reports_page
 from scorer import api as sessions_api
 from scorer import replay_api
+from scorer import live
 from tracker import api as sites_api
 from tracker import collector, errors, inbox, openapi, sites, snippet, sse
 from tracker.defaults import REDIS_TIMEOUT
@@ -49,7 +51,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(replay_api.bp)
     app.register_blueprint(dead_letters_api.bp)
     app.register_blueprint(chat_api.bp)
+    app.register_blueprint(customers_api.bp)
+    app.register_blueprint(coupons_api.bp)
+    app.register_blueprint(reports_page.bp)
     app.extensions["agents_on_shift"] = agents.on_shift  # what a replay is set against; scorer/ cannot import dispatch
+    app.extensions["live_session_of"] = live.of_user  # a customer's open cart for the lookup; dispatch/ cannot import scorer
 
     @app.get("/healthz")
     def healthz():

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import redis
 
-from dispatch import agents, dead_letters
+from dispatch import agents, dead_letters, outreach
 from dispatch import defaults as dispatch_defaults
 from dispatch import login as agent_login
 from dispatch import tasks as dispatch_tasks
@@ -293,9 +293,21 @@ def rules_replay(file, since, on_shift, as_json, shards, redis_url, data_dir):
             bar.length = total
             bar.update(done - bar.pos)
 
-        result = replay.run(connection, compile_text(Path(file).read_text(encoding="utf-8")), start, shards,
-                            on_shift, progress)
-    click.echo(json.dumps(result) if as_json else replay.table(result))
+        draft = compile_text(Path(file).read_text(encoding="utf-8"))
+        result = replay.run(connection, draft, start, shards, on_shift, progress)
+    if draft.outreach:  # the outreach rules on the customers: how many each would have reached
+        result["outreach"] = outreach.replay(connection, draft, start / 1000, time.time())
+    click.echo(json.dumps(result) if as_json else replay.table(result) + _outreach_table(result.get("outreach")))
+
+
+def _outreach_table(reached: dict | None) -> str:
+    if not reached:
+        return ""
+    lines = ["", "Outreach rules (customers each would have reached, on the customers as kept now):"]
+    for rule, found in reached.items():
+        channels = ", ".join(f"{count} by {channel}" for channel, count in sorted(found["by_channel"].items()))
+        lines.append(f"  {rule:<32}{found['customers']:>7}  {channels}")
+    return "\n".join(lines)
 
 
 @main.group()
@@ -597,3 +609,22 @@ def dead_letters_command(retry_id, redis_url, data_dir):
     for letter in letters:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter["failed_at"])) if letter["failed_at"] else "-"
         click.echo(f"{letter['id']}\t{when}\t{letter['channel'] or '-'}\ttask {letter['task_id'] or '-'}\t{letter['error']}")
+
+
+@main.command("report")
+@click.option("--since", default="7d", show_default=True,
+              help="The period: a duration back from now (30m, 24h, 7d) or a date (2026-11-01, UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object, as /api/reports serves them.")
+@redis_url_option
+@data_dir_option
+def report(since, as_json, redis_url, data_dir):
+    """The product owner's figures: rules by channel, uplift against the holdout, agent load by hour, the
+    model's AUC and calibration, the funnel and friction."""
+    from reports import figures, text
+
+    try:
+        start = figures.parse_since(since)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--since")
+    found = figures.collect(connect(redis_url, data_dir), start)
+    click.echo(json.dumps(found) if as_json else text.render(found))

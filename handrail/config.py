@@ -3,6 +3,7 @@
 import hashlib
 import os
 
+from dispatch import defaults as dispatch_defaults
 from tracker import defaults as tracker_defaults
 from tracker.snippet import default_dir as snippet_dir
 
@@ -15,6 +16,7 @@ DEFAULTS = {
     "SNIPPET_DIR": None,
     "RATE_LIMIT_IP": tracker_defaults.RATE_LIMIT_IP,  # requests a minute from one IP; 0: no limit
     "RATE_LIMIT_SITE": tracker_defaults.RATE_LIMIT_SITE,  # messages a minute for one site; 0: no limit
+    "PHONE_REGION": dispatch_defaults.PHONE_REGION,  # country of phone numbers written without a country code
     "PROXIES": 0,  # load balancers in front whose X-Forwarded-For is trusted for the client's IP
 }
 

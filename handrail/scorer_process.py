@@ -3,21 +3,25 @@
 import logging
 import signal
 import threading
+import time
 
 import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from dispatch import agents
+from dispatch import agents, outreach
 from dispatch import keys as dispatch_keys
 from scorer import checkpoint, defaults
-from scorer.consumer import ENDED, PURCHASE, Scorer
+from scorer.consumer import COUPON, ENDED, IDENTIFIED, PURCHASE, Scorer
 
 log = logging.getLogger("handrail.scorer")
 
 JOB = "dispatch.jobs.handle_decision"
 CREDIT_JOB = "dispatch.jobs.credit_order"
 ENDED_JOB = "dispatch.jobs.session_ended"
+IDENTIFIED_JOB = "dispatch.jobs.customer_identified"
+LEFT_JOB = "dispatch.jobs.customer_left"
+COUPON_JOB = "dispatch.jobs.coupon_entered"
 RETRY = Retry(max=3, interval=[1, 5, 15])  # seconds between attempts
 
 
@@ -37,7 +41,9 @@ def enqueuer(queue: Queue):
 def outcome_enqueuer(queue: Queue):
     """The scorer's on_outcome: a purchase is credited to the contacting decision's task and kept with the
     customer (dispatch.jobs.credit_order); a contacted session that ended withdraws its task if nobody took
-    it (dispatch.jobs.session_ended). Job ids come from the decision (or the order): one job per outcome."""
+    it (dispatch.jobs.session_ended); a known customer's identify and session end update their profile
+    (dispatch.jobs.customer_identified, customer_left). Job ids come from the decision (or the order, or the
+    session): one job per outcome; an identify told twice only writes the same traits again."""
     def on_outcome(kind: str, outcome: dict) -> None:
         decision = outcome["decision"]
         if kind == PURCHASE:
@@ -46,8 +52,20 @@ def outcome_enqueuer(queue: Queue):
             at = int(order["at"] * 1000)
             job_id = f"credit-{decision}" if decision else f"order-{outcome['anonymous_id'][:100]}-{at}"
             queue.enqueue(CREDIT_JOB, decision, order, job_id=job_id, retry=RETRY)
-        elif kind == ENDED and decision:
-            queue.enqueue(ENDED_JOB, decision, job_id=f"ended-{decision}", retry=RETRY)
+        elif kind == ENDED:
+            if decision:
+                queue.enqueue(ENDED_JOB, decision, job_id=f"ended-{decision}", retry=RETRY)
+            if outcome["user_id"]:
+                visit = {name: outcome[name] for name in ("anonymous_id", "at", "started_at", "cart", "step",
+                                                          "trouble", "tz")}
+                queue.enqueue(LEFT_JOB, outcome["site"], outcome["user_id"], visit, retry=RETRY,
+                              job_id=f"left-{outcome['anonymous_id'][:100]}-{int(outcome['at'] * 1000)}")
+        elif kind == COUPON:
+            queue.enqueue(COUPON_JOB, outcome["coupon"], outcome["anonymous_id"], outcome["at"], retry=RETRY,
+                          job_id=f"coupon-{outcome['coupon']}-{outcome['anonymous_id'][:100]}")
+        elif kind == IDENTIFIED:
+            queue.enqueue(IDENTIFIED_JOB, outcome["site"], outcome["user_id"], outcome["traits"],
+                          outcome["anonymous_id"], time.time(), retry=RETRY)
 
     return on_outcome
 
@@ -66,6 +84,9 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
                     free=lambda skills, channel, site: agents.free(connection, skills, channel, site),
                     on_outcome=outcome_enqueuer(queue))
     scorer.replay_days = replay_days  # sessions kept for `rules replay` (scorer.recording)
+    # The outreach rules run on their own schedule, each run queueing the next: this starts the chain (or
+    # finds the next run queued already).
+    outreach.schedule(connection, outreach.in_force(connection).settings.outreach_every)
     if not agents.on_shift(connection):
         log.warning("no agent is on shift: chat invitations and calls wait until one is available "
                     "(`handrail agents add NAME --skills chat` and `handrail agents status NAME available`)")

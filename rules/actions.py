@@ -18,11 +18,15 @@ widget and the console set textContent); the fields are replaced by a regular ex
 import re
 from dataclasses import dataclass
 
+from rules import durations
 from rules.settings import CHANNELS
 from rules.yamlnodes import Mapping, line_of
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 FIELDS = ("first_name", "name", "cart_value", "cart_items", "step", "currency")
+OUTREACH_CHANNELS = ("email", "sms", "call")  # a customer who has left: a call is a callback task for an agent
+OUTREACH_FIELDS = (*FIELDS, "coupon")  # an outreach message may also show its coupon code
+COUPON_VALID = 7 * 86400  # s a coupon stays valid unless the action says
 MAX_MESSAGE = 300  # characters in an action's message
 MAX_VALUE = 40  # characters of one field's value in a message
 SETTINGS = ("channel", "fallback", "priority", "skill", "message")
@@ -32,34 +36,50 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
+class Coupon:
+    """A single-use coupon an outreach email or text carries (dispatch.coupons)."""
+    percent: float
+    valid: float  # seconds from sending
+
+
+@dataclass(frozen=True)
 class Action:
     channel: str
     fallback: str | None = None
     priority: str = "normal"
     skill: str | None = None
     message: str = ""
+    coupon: Coupon | None = None
 
     def channels(self) -> tuple:
         return (self.channel, self.fallback) if self.fallback else (self.channel,)
 
 
-def compile_action(node, line: int, problems) -> Action | None:
+def compile_action(node, line: int, problems, outreach: bool = False) -> Action | None:
+    """The Action of a rule's ``action``; an outreach rule's (``outreach``) reaches a customer who has left,
+    so it takes email, sms or call (a callback), and may carry a coupon."""
+    channels, allowed = (OUTREACH_CHANNELS, (*SETTINGS, "coupon")) if outreach else (CHANNELS, SETTINGS)
+    fields = OUTREACH_FIELDS if outreach else FIELDS
     if not isinstance(node, Mapping):
-        problems.add(line, "a rule needs 'action' with a channel, like {channel: chat, message: \"...\"}")
+        problems.add(line, f"a rule needs 'action' with a channel, like {{channel: {channels[0]}, message: \"...\"}}")
         return None
     ok = True
     for key in node:
-        if key not in SETTINGS:
-            problems.add(line_of(node, key, line), f"'action' has no setting '{key}': allowed are {', '.join(SETTINGS)}")
+        if key not in allowed:
+            problems.add(line_of(node, key, line), f"'action' has no setting '{key}': allowed are {', '.join(allowed)}")
             ok = False
     channel = node.get("channel")
-    if channel not in CHANNELS:
-        problems.add(line_of(node, "channel", line), f"'channel' must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if channel not in channels:
+        problems.add(line_of(node, "channel", line), f"'channel' must be one of {', '.join(channels)}, got {channel!r}"
+                     + (" (an outreach rule reaches customers who have left the page)" if outreach else ""))
         ok = False
     fallback = node.get("fallback")
-    if fallback is not None and (fallback not in CHANNELS or fallback == channel):
+    if fallback is not None and (fallback not in channels or fallback == channel):
         problems.add(line_of(node, "fallback", line),
-                     f"'fallback' must be another channel of {', '.join(CHANNELS)}, got {fallback!r}")
+                     f"'fallback' must be another channel of {', '.join(channels)}, got {fallback!r}")
+        ok = False
+    coupon = _coupon(node, line, problems) if "coupon" in node and outreach else None
+    if "coupon" in node and outreach and coupon is None:
         ok = False
     priority = node.get("priority", "normal")
     if priority not in PRIORITIES:
@@ -75,11 +95,28 @@ def compile_action(node, line: int, problems) -> Action | None:
         ok = False
     else:
         for name in _FIELD.findall(message):
-            if name not in FIELDS:
+            if name not in fields:
                 problems.add(line_of(node, "message", line),
-                             f"'message' uses '{{{name}}}': the fields a message may use are {', '.join(FIELDS)}")
+                             f"'message' uses '{{{name}}}': the fields a message may use are {', '.join(fields)}")
                 ok = False
-    return Action(channel, fallback, priority, skill, message) if ok else None
+    return Action(channel, fallback, priority, skill, message, coupon) if ok else None
+
+
+def _coupon(node, line: int, problems) -> Coupon | None:
+    """``coupon: {percent: 10, valid: 7d}``."""
+    value, where = node["coupon"], line_of(node, "coupon", line)
+    if not isinstance(value, Mapping) or not set(value) <= {"percent", "valid"} or "percent" not in value:
+        problems.add(where, "'coupon' takes {percent, valid}, like {percent: 10, valid: 7d}")
+        return None
+    percent = value["percent"]
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
+        problems.add(line_of(value, "percent", where), f"'percent' must be a number above 0 up to 100, got {percent!r}")
+        return None
+    valid = durations.parse(value["valid"]) if "valid" in value else COUPON_VALID
+    if not valid:
+        problems.add(line_of(value, "valid", where), f"'valid' must be a duration like 7d, got {value['valid']!r}")
+        return None
+    return Coupon(float(percent), valid)
 
 
 def fill(template: str, snap: dict, currency: str) -> str:
@@ -101,6 +138,7 @@ def _values(snap: dict, currency: str) -> dict:
         "cart_items": str(int(snap.get("cart_items") or 0)),
         "step": _clean(snap.get("step") or ""),
         "currency": currency,
+        "coupon": "{coupon}",  # the code exists only once dispatch issues it (dispatch.coupons): filled in then
     }
 
 

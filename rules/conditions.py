@@ -194,26 +194,40 @@ FRICTION = {  # condition -> (event, words for the evidence)
 }
 KINDS = ("all", "any", "not", "step", "page", "count", "dwell", "idle", "cart_value", "cart_items", "score",
          "device", "segment", "returning", *FRICTION, "business_hours")
+# A customer's, evaluated by the scheduled outreach (rules.customer_conditions), not on a live session.
+CUSTOMER_KINDS = ("cart_left", "no_order_for", "orders", "replenishment_due")
+# What an outreach rule may use: its own conditions and those that mean the same for a customer.
+OUTREACH_KINDS = ("all", "any", "not", "cart_value", "cart_items", "segment", "business_hours", *CUSTOMER_KINDS)
 DEVICES = ("mobile", "tablet", "desktop")
 RANGES = {"cart_value": "cart value", "cart_items": "items in cart", "score": "score"}
 
 
-def compile_condition(node, line: int, problems: Problems, settings=None):
+def compile_condition(node, line: int, problems: Problems, settings=None, customer=None):
     """A Condition, or None with the reasons added to ``problems``. ``settings``: the document's
-    rules.settings.Settings, for conditions that read them (business_hours)."""
+    rules.settings.Settings, for conditions that read them (business_hours). ``customer``: for an
+    outreach rule, the compilers of the customer conditions (rules.customer_conditions.COMPILERS)."""
+    kinds = OUTREACH_KINDS if customer else KINDS
     if not isinstance(node, Mapping) or len(node) != 1:
-        problems.add(line, f"a condition is one of {', '.join(KINDS)} with its settings, got {_show(node)}")
+        problems.add(line, f"a condition is one of {', '.join(kinds)} with its settings, got {_show(node)}")
         return None
     (kind, value), = node.items()
     line = line_of(node, kind, line)
+    if kind not in kinds and (kind in KINDS or kind in CUSTOMER_KINDS):
+        problems.add(line, f"'{kind}' is a customer condition: it belongs in an outreach rule" if customer is None
+                     else f"'{kind}' is a live session's condition, and outreach rules look at customers who "
+                          f"have left: allowed are {', '.join(OUTREACH_KINDS)}")
+        return None
+    if customer and kind in CUSTOMER_KINDS:
+        return customer[kind](value, line, problems)
     if kind in ("all", "any"):
         if not isinstance(value, Sequence) or not value:
             problems.add(line, f"'{kind}' takes a list of conditions")
             return None
-        parts = [compile_condition(item, line_of(value, i, line), problems, settings) for i, item in enumerate(value)]
+        parts = [compile_condition(item, line_of(value, i, line), problems, settings, customer)
+                 for i, item in enumerate(value)]
         return Combine(kind, tuple(parts)) if None not in parts else None
     if kind == "not":
-        part = compile_condition(value, line, problems, settings)
+        part = compile_condition(value, line, problems, settings, customer)
         return Combine("not", (part,)) if part else None
     if kind == "step":
         steps = list(value) if isinstance(value, Sequence) else [value]
@@ -245,7 +259,7 @@ def compile_condition(node, line: int, problems: Problems, settings=None):
             problems.add(line, f"'business_hours' is true (inside them) or false (outside), got {_show(value)}")
             return None
         return BusinessHours(settings.business_hours if settings else None, value)
-    problems.add(line, f"unknown condition '{kind}': allowed are {', '.join(KINDS)}")
+    problems.add(line, f"unknown condition '{kind}': allowed are {', '.join(kinds)}")
     return None
 
 

@@ -1,9 +1,11 @@
-"""A rules document: ``defaults`` and ``rules``, compiled and checked, each error with its line."""
+"""A rules document: ``defaults``, ``rules`` (on live sessions) and ``outreach`` (on customers, on a schedule),
+compiled and checked, each error with its line."""
 
 import re
 from dataclasses import dataclass, field
 
 from rules.actions import Action, compile_action
+from rules import customer_conditions
 from rules.conditions import Problems, compile_condition, dwell_thresholds, still_thresholds
 from rules.settings import Settings, compile_defaults
 from rules.yamlnodes import DocumentError, Mapping, Sequence, line_of, load
@@ -35,6 +37,7 @@ class RuleSet:
     settings: Settings = field(default_factory=Settings)
     thresholds: tuple = ()  # seconds on a step at which a rule may start to hold with no new event
     still: tuple = ()  # seconds without an action at which a rule may start to hold
+    outreach: tuple = ()  # rules on customers, run by dispatch.outreach every settings.outreach_every
 
     @property
     def ids(self) -> list[str]:
@@ -74,26 +77,34 @@ def compile_text(text: str) -> RuleSet:
     if not isinstance(document, Mapping):
         raise RulesError([(1, "a rules document is a mapping with 'defaults' and 'rules'")])
     for key in document:
-        if key not in ("defaults", "rules"):
-            problems.add(line_of(document, key), f"unknown section '{key}': allowed are defaults, rules")
+        if key not in SECTIONS:
+            problems.add(line_of(document, key), f"unknown section '{key}': allowed are {', '.join(SECTIONS)}")
     settings = compile_defaults(document.get("defaults"), line_of(document, "defaults"), problems)
-    rules = _rules(document, settings, problems)
+    seen = set()
+    # A document of outreach rules alone needs no live rules.
+    rules = [] if "rules" not in document and "outreach" in document else _rules(document, "rules", settings,
+                                                                                 problems, seen)
+    outreach = _rules(document, "outreach", settings, problems, seen) if "outreach" in document else []
     if problems:
         raise RulesError(problems)
     conditions = [rule.when for rule in rules]
     return RuleSet(tuple(rules), settings,
                    tuple(sorted(set().union(set(), *map(dwell_thresholds, conditions)))),
-                   tuple(sorted(set().union(set(), *map(still_thresholds, conditions)))))
+                   tuple(sorted(set().union(set(), *map(still_thresholds, conditions)))), tuple(outreach))
 
 
-def _rules(document, settings, problems) -> list[Rule]:
-    node, line = document.get("rules"), line_of(document, "rules")
+SECTIONS = ("defaults", "rules", "outreach")
+
+
+def _rules(document, section, settings, problems, seen) -> list[Rule]:
+    """The rules of ``section``; ``seen``: the ids taken so far, in either section (reports count by id)."""
+    node, line = document.get(section), line_of(document, section)
     if not isinstance(node, Sequence):
-        problems.add(line, "'rules' must be a list of rules, each with id, when and action")
+        problems.add(line, f"'{section}' must be a list of rules, each with id, when and action")
         return []
-    rules, seen = [], set()
+    rules = []
     for index, item in enumerate(node):
-        rule = _rule(item, line_of(node, index, line), settings, problems)
+        rule = _rule(item, line_of(node, index, line), settings, problems, section == "outreach")
         if rule and rule.id in seen:
             problems.add(line_of(item, "id"), f"rule id '{rule.id}' is used twice")
         elif rule:
@@ -102,7 +113,7 @@ def _rules(document, settings, problems) -> list[Rule]:
     return rules
 
 
-def _rule(item, line, settings, problems) -> Rule | None:
+def _rule(item, line, settings, problems, outreach: bool = False) -> Rule | None:
     if not isinstance(item, Mapping):
         problems.add(line, "a rule is a mapping with id, description, when and action")
         return None
@@ -120,8 +131,9 @@ def _rule(item, line, settings, problems) -> Rule | None:
         problems.add(line, "a rule needs 'when': the conditions under which it fires")
         when = None
     else:
-        when = compile_condition(item["when"], line_of(item, "when", line), problems, settings)
-    action = compile_action(item.get("action"), line_of(item, "action", line), problems)
+        when = compile_condition(item["when"], line_of(item, "when", line), problems, settings,
+                                 customer_conditions.COMPILERS if outreach else None)
+    action = compile_action(item.get("action"), line_of(item, "action", line), problems, outreach)
     if None in (rule_id, when, action) or not isinstance(description, str):
         return None
     return Rule(rule_id, description, when, action)

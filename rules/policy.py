@@ -13,6 +13,7 @@ Two questions, asked in this order by the scorer:
 
 import hashlib
 
+from reports import hours
 from rules import do_not_contact, keys
 from rules.document import RuleSet
 from rules.settings import CALLBACK
@@ -110,15 +111,18 @@ def admit(redis, ruleset: RuleSet, decision: dict, snap: dict) -> str:
     if answer in ("session", "day", "week"):
         return BUDGET
     if answer == "ok":
-        _record(redis, decision, verdict)
+        _record(redis, decision, verdict, snap["now"])
     return verdict
 
 
-def _record(redis, decision: dict, verdict: str) -> None:
-    """The decision log the reports read; for the holdout, the moments a rule would have fired."""
+def _record(redis, decision: dict, verdict: str, now_ms: int) -> None:
+    """The decision log the reports read; for the holdout, the moments a rule would have fired; the hour's
+    counters of contacts made and held out, by rule and channel (reports.hours)."""
     pipe = redis.pipeline(transaction=False)
     if verdict == HOLDOUT:
         pipe.hincrby(keys.HELD_OUT, decision["rule"], 1)
+    counted = "held" if verdict == HOLDOUT else "fired"
+    hours.add(pipe, keys.REPORT, now_ms / 1000, {f"{counted}|{decision['rule']}|{decision['channel']}": 1})
     pipe.xadd(keys.DECISIONS, {
         "id": decision["id"], "verdict": verdict, "rule": decision["rule"], "channel": decision["channel"],
         "anonymous_id": decision["anonymous_id"], "site": decision.get("site") or "",
@@ -126,3 +130,12 @@ def _record(redis, decision: dict, verdict: str) -> None:
         "cart_value": decision.get("cart_value", 0), "value": decision.get("value", 0),
     }, maxlen=DECISIONS_KEPT, approximate=True)
     pipe.execute()
+
+
+def contacted_since(redis, shoppers, since_ms: int) -> bool:
+    """Whether any of these ids (a user id, an anonymous id) was contacted, not held out, since then: an
+    outreach about a cart leaves alone a customer who was contacted during the visit that left it."""
+    pipe = redis.pipeline(transaction=False)
+    for shopper in {s for s in shoppers if s}:
+        pipe.zrangebyscore(keys.contacts(shopper), since_ms, "+inf")
+    return any(member.startswith(f"{CONTACT}:".encode()) for found in pipe.execute() for member in found)

@@ -64,9 +64,12 @@ class Settings:
     business_hours: hours.Hours | None = None  # None: agents may be on shift at any hour
     currency: str = "EUR"
     channels: dict = field(default_factory=lambda: dict(PRIORS))
+    outreach_every: float = 3600.0  # seconds between two runs of the outreach rules (dispatch.outreach)
 
 
-SETTINGS = ("cooldown", "holdout", "contacts", "quiet_hours", "business_hours", "currency", "channels")
+SETTINGS = ("cooldown", "holdout", "contacts", "quiet_hours", "business_hours", "currency", "channels",
+            "outreach_every")
+OUTREACH_EVERY_MIN = 300  # s: the outreach reads every customer due; more often than this only adds load
 
 
 def compile_defaults(node, line: int, problems) -> Settings:
@@ -200,8 +203,17 @@ def _channels(value, line, problems):
     return channels
 
 
+def _outreach_every(value, line, problems):
+    seconds = durations.parse(value)
+    if not seconds or seconds < OUTREACH_EVERY_MIN:
+        problems.add(line, f"'outreach_every' must be a duration of 5m or more, like 1h, got '{value}'")
+        return None
+    return seconds
+
+
 _NONE = object()  # a setting turned off explicitly, told apart from one left out or refused
 _SETTERS = {
     "cooldown": _cooldown, "holdout": _holdout, "contacts": _contacts, "quiet_hours": _quiet_hours,
     "business_hours": _business_hours, "currency": _currency, "channels": _channels,
+    "outreach_every": _outreach_every,
 }

@@ -20,14 +20,17 @@ from rules import outcomes, policy, store
 from rules.conditions import segments
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
-from scorer import defaults, keys, learning, pages, recording, session
+from scorer import defaults, funnel, keys, learning, pages, recording, session
 from scorer.due import next_due
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
 from tracker import stream
 
 log = logging.getLogger("handrail.scorer")
-PURCHASE, ENDED = "purchase", "ended"  # the kinds of outcome Scorer.on_outcome is told
+# The kinds of outcome Scorer.on_outcome is told: a purchase, a session's end (of a contacted session or a
+# known customer's), a known customer's identify (their traits, for dispatch's customer profile), a coupon
+# code entered (dispatch.coupons records the redemption of the codes Handrail issued).
+PURCHASE, ENDED, IDENTIFIED, COUPON = "purchase", "ended", "identified", "coupon"
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
@@ -39,11 +42,23 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+ORDER_PRODUCTS = 10  # products of an order dispatch keeps (for replenishment reminders)
+
+
 def _order(message: dict, state: dict, at: int) -> dict:
-    """The Order Completed as dispatch keeps it: its id (the shop's, capped), revenue, when (s)."""
+    """The Order Completed as dispatch keeps it: its id (the shop's, capped), revenue, when (s), its products
+    (the message's, else the cart's) and the coupon code it carries."""
     props = message.get("properties") if isinstance(message.get("properties"), dict) else {}
+    listed = props.get("products") if isinstance(props.get("products"), list) else []
+    products = [{"id": session.text(p.get("product_id") or p.get("sku") or p.get("name"), 24),
+                 "name": session.text(p.get("name") or p.get("product_id") or p.get("sku"), 64)}
+                for p in listed[:ORDER_PRODUCTS] if isinstance(p, dict) and (p.get("product_id") or p.get("sku")
+                                                                              or p.get("name"))]
+    if not listed:
+        products = [{"id": item["id"], "name": item["name"]} for item in state["cart"]["items"][:ORDER_PRODUCTS]]
     return {"order_id": session.text(props.get("order_id") or props.get("checkout_id"), 64),
-            "revenue": learning.revenue(message, state), "at": at / 1000}
+            "revenue": learning.revenue(message, state), "at": at / 1000, "products": products,
+            "coupon": session.text(props.get("coupon"), 40) or None}
 
 
 class Scorer:
@@ -54,8 +69,10 @@ class Scorer:
         self.redis = redis
         self.shards = shards
         self.on_decision = on_decision  # called with each admitted decision (plain dict)
-        # on_outcome(kind, outcome): PURCHASE or ENDED of a contacted session, PURCHASE of a known user; None: not told
+        # on_outcome(kind, outcome): PURCHASE or ENDED of a contacted session or a known user, IDENTIFIED of a known
+        # user; None: not told
         self.on_outcome = on_outcome
+        self.clock = now_ms  # ms now; a simulation runs the scorer on a virtual clock (tests/test_uplift_simulated.py)
         self.free = free  # free(skills, channel, site) -> bool: an agent can take it; None: not checked
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
@@ -210,13 +227,21 @@ class Scorer:
                 recording.add(records, state, message, at)  # before applying: it leaves out what the state has
             bought, snapshot = learning.observe(state, message, at, self.pages)
             if bought:
+                self._settled(state, at, revenue=learning.revenue(message, state))
                 self._learn(state)
+                funnel.bought(self.redis, state, at, learning.label(state))  # the model's record
                 self._outcome(PURCHASE, state, order=_order(message, state, at))
             elif snapshot:
                 self.pending.setdefault(name, []).append(snapshot)
+            if message.get("type") == "identify" and state["user_id"]:
+                self._outcome(IDENTIFIED, state)
+            elif message.get("event") == "Coupon Entered" and isinstance(message.get("properties"), dict):
+                code = session.text(message["properties"].get("coupon_id") or message["properties"].get("coupon"), 40)
+                if code:  # a coupon Handrail issued is redeemed (dispatch.coupons); others are the shop's own
+                    self._coupon_entered(state, code, at)
             applied, trigger = applied + 1, entry_id
         if trigger:
-            self._evaluate(state, now_ms(), trigger)
+            self._evaluate(state, self.clock(), trigger)
         if records:
             recording.scored(records, state["score"])
             recording.stage(out, name, records, self.shards, self.replay_days)
@@ -235,11 +260,20 @@ class Scorer:
         state["closed"] = True
         if learning.end(state, self.pages):
             self._learn(state)
-        if state["outcome"] != "purchase":  # a purchase told dispatch already
+        funnel.closed(self.redis, state, learning.label(state))  # the funnel, friction and model counters
+        if state["outcome"] != "purchase":  # a purchase told dispatch, and was counted for the uplift, already
             self._outcome(ENDED, state)
+            self._settled(state, state["last_seen"])
         if state["contact"] is not None:  # how contacted (and held-out) sessions end: the save rates
             outcomes.record(self.redis, state.get("channel", "chat") if state["contact"] == policy.CONTACT
                             else policy.HOLDOUT, state["outcome"] == "purchase")
+
+    def _settled(self, state: dict, at: int, revenue: float | None = None) -> None:
+        """A session a rule fired on has its outcome (bought, with ``revenue``, or ended at ``at`` ms without):
+        counted for the first rule that fired on it, once (reports.uplift)."""
+        if state["contact"] is not None and state.get("rule"):
+            outcomes.settled(self.redis, state["rule"], state["contact"] == policy.HOLDOUT, at / 1000,
+                             won=revenue is not None, revenue=revenue or 0.0)
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
         snap = session.snapshot(state, now, self.pages)
@@ -256,6 +290,8 @@ class Scorer:
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
             state["channel"] = decision["channel"]  # its outcome teaches that channel's save rate
+        if verdict in (policy.CONTACT, policy.HOLDOUT) and not state.get("rule"):
+            state["rule"] = decision["rule"][:session.RULE_ID]  # its end is counted for this rule (reports.uplift)
         # The policy would refuse this shopper until then: no need to ask it on every event.
         refused = verdict in (policy.COOLDOWN, policy.BUDGET)
         wait = min(self.ruleset.cooldown, defaults.RECHECK) if refused else self.ruleset.cooldown
@@ -275,11 +311,23 @@ class Scorer:
         """Tell dispatch how a contacted session ended (its task is credited or withdrawn), and every
         order of a known user (their past orders). Called before the state is written, like on_decision:
         a replay calls it again, and dispatch's jobs are idempotent."""
-        contacted = state.get("decision") if state["contact"] == policy.CONTACT else None
-        if self.on_outcome is None or not (contacted or (kind == PURCHASE and state["user_id"])):
-            return
-        self.on_outcome(kind, {"decision": contacted, "site": state["site"], "user_id": state["user_id"],
-                               "anonymous_id": state["anonymous_id"] or state["session"], "order": order})
+        contacted = state.get("decision") if state["contact"] == policy.CONTACT and kind != IDENTIFIED else None
+        if self.on_outcome is None or not (contacted or state["user_id"] or (order and order["coupon"])):
+            return  # an order with a coupon is told whoever placed it: it may redeem one Handrail issued
+        told = {"decision": contacted, "site": state["site"], "user_id": state["user_id"],
+                "anonymous_id": state["anonymous_id"] or state["session"], "order": order}
+        if kind == IDENTIFIED:
+            told["traits"] = state["traits"]
+        elif kind == ENDED:  # what a known customer's profile keeps of their last visit
+            told.update(at=state["last_seen"] / 1000, started_at=state["started_at"] / 1000, cart=state["cart"],
+                        step=state["step"], trouble=session.trouble(state), tz=state.get("tz"))
+        self.on_outcome(kind, told)
+
+    def _coupon_entered(self, state: dict, code: str, at: int) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(COUPON, {"decision": None, "site": state["site"], "user_id": state["user_id"],
+                                     "anonymous_id": state["anonymous_id"] or state["session"],
+                                     "coupon": code, "at": at / 1000})
 
     def _save(self, out: Batch, state: dict) -> None:
         name = state["session"]
@@ -289,11 +337,11 @@ class Scorer:
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
         of the rules in force being crossed, or the session ending."""
-        return next_due(state, self.ruleset, now_ms())
+        return next_due(state, self.ruleset, self.clock())
 
     # -- deadlines ---------------------------------------------------------------------------
     def run_deadlines(self) -> int:
-        now, handled = now_ms(), 0
+        now, handled = self.clock(), 0
         for shard in range(self.shards):
             key = keys.deadlines(shard)
             for name, due in self.redis.zrangebyscore(key, 0, now, start=0, num=defaults.READ_COUNT, withscores=True):

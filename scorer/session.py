@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from scorer import defaults, pages
+from scorer import defaults, funnel, pages
 
 FRICTION = (
     "Payment Failed", "Form Error", "Rage Click", "Dead Click", "JS Error", "Exit Intent", "Idle",
@@ -59,10 +59,13 @@ def new(session_key: str, site: str, now: int, visits: int = 1) -> dict:
         "outcome": None,  # None while live, then "purchase", "abandoned" (ended with a cart) or "left"
         "contact": None,  # None, or the policy's verdict when a rule fired: "contact" or "holdout"
         "decision": None,  # id of the decision that contacted the session (its task's id): the outcome goes to it
+        "rule": None,  # the first rule that fired on the session (contacted or held out), cut to RULE_ID: the uplift report
         "closed": False,  # its end was handled: outcome settled, page statistics counted
         "quiet_until": 0,  # ms before which the contact policy would refuse a decision anyway
         "last_id": "0-0",
         "seen": [],  # short hashes of the last message ids applied
+        "reached": [],  # steps entered, in order (scorer.funnel)
+        "marks": [],  # [page, kind, detail] of its first distinct friction signals (scorer.funnel)
     }
 
 
@@ -183,12 +186,14 @@ def _track(state: dict, event: str, props: dict, now: int) -> None:
                 _add(state["cart"], product)
     if event == "Order Completed":
         state["outcome"] = "purchase"
+    funnel.mark(state, event, props)
     _timeline(state, now, event, _detail(event, props))
 
 
 def _step(state: dict, step: str, now: int) -> None:
     if step != state["step"]:
         state["step"], state["step_at"] = step, now
+        funnel.reach(state, step)
 
 
 def _product_id(props: dict) -> str:
@@ -343,7 +348,8 @@ def timeline(state: dict) -> list[dict]:
 def dump(state: dict) -> bytes:
     """The state as stored: JSON of at most MAX_STATE_BYTES. A session that would pass it (only one
     full of maximal strings does) loses, in this order, the oldest timeline and recent entries, the
-    length of cart item names and traits, then the rest of those lists and the oldest message ids.
+    length of cart item names and traits, then the rest of those lists and the oldest message ids,
+    at last the funnel's friction marks and steps (scorer.funnel).
     What is trimmed does not depend on the scorer's bookkeeping (room is kept for it), so that a
     recording replayed without a contact, a cooldown or stream ids rebuilds the same session."""
     raw = orjson.dumps(state)
@@ -353,13 +359,16 @@ def dump(state: dict) -> bytes:
     return raw
 
 
-BOOKKEEPING = ("contact", "channel", "decision", "quiet_until", "last_id")  # the scorer's, not the shopper's
-BOOKKEEPING_ROOM = 96  # bytes their values may take: "holdout", "callback", a 24-character decision
-# id, a time in ms and a stream entry id of up to 40 characters
+BOOKKEEPING = ("contact", "channel", "decision", "quiet_until", "last_id", "rule")  # the scorer's, not the shopper's
+BOOKKEEPING_ROOM = 126  # bytes their values take in the JSON at most: "holdout" (9), "callback" (10), a
+# 24-character decision id (26), a time in ms (13), a stream entry id of up to 40 characters (42) and a rule
+# id of up to RULE_ID (26). A session at every cap (tests/test_session.py) leaves no more room than this.
+RULE_ID = 24  # characters of a rule id kept (ids may have 64): the uplift report shows longer ones cut
 
 
 def _bookkeeping_bytes(state: dict) -> int:
-    return sum(len(str(state.get(name) or "")) for name in BOOKKEEPING)
+    # Their JSON, exactly: what the rest of the state may take then does not depend on their values.
+    return sum(len(orjson.dumps(state[name])) for name in BOOKKEEPING if name in state)
 
 
 def _trim(state: dict) -> None:
@@ -382,6 +391,8 @@ def _trim(state: dict) -> None:
         for item in items:
             item["name"] = ""
         state["traits"] = {}
+    elif funnel.trim(state):  # the funnel's marks and steps shortened, then dropped
+        pass
     else:  # the caps on every list and string make this unreachable
         raise ValueError(f"session {state['session'][:40]!r} cannot be held to {defaults.MAX_STATE_BYTES} bytes")
 
@@ -403,3 +414,9 @@ def public(state: dict) -> dict:
         "visits": state["visits"],
         "device": state["device"],
     }
+
+
+def trouble(state: dict, kept: int = 5) -> list[dict]:
+    """The session's latest struggle (the timeline's STRUGGLE entries), oldest first: what a customer
+    lookup shows of a known customer's last session."""
+    return [entry for entry in timeline(state) if entry["what"] in STRUGGLE][-kept:]

@@ -134,7 +134,7 @@ def test_every_problem_is_listed_in_line_order():
     )
     assert errors_of(text) == [
         "rules.yaml:2: 'defaults' has no setting 'colour': allowed are cooldown, holdout, contacts, quiet_hours, "
-            "business_hours, currency, channels",
+            "business_hours, currency, channels, outreach_every",
         "rules.yaml:4: 'id' must be lower-case letters, digits and dashes, like stuck-at-payment, got 'Bad_Id'",
         "rules.yaml:7: a rule needs 'when': the conditions under which it fires",
         "rules.yaml:8: a rule has no 'priority': allowed are id, description, when, action",
@@ -145,7 +145,7 @@ def test_every_problem_is_listed_in_line_order():
 def test_unknown_section_is_refused():
     """A top-level section other than defaults and rules is named with the allowed ones."""
     assert errors_of("rules: []\nschedule: daily\n") == [
-        "rules.yaml:2: unknown section 'schedule': allowed are defaults, rules"
+        "rules.yaml:2: unknown section 'schedule': allowed are defaults, rules, outreach"
     ]
 
 
@@ -192,7 +192,7 @@ RULE = "rules:\n  - id: a\n    when: {step: payment}\n    action: {channel: chat
 @pytest.mark.parametrize("text, error", [
     ("defaults: 30m\n" + RULE,
      "rules.yaml:1: 'defaults' takes settings {cooldown, holdout, contacts, quiet_hours, business_hours, currency, "
-     "channels}"),
+     "channels, outreach_every}"),
     ("defaults: {contacts: 3}\n" + RULE,
      "rules.yaml:1: 'contacts' takes the most contacts per shopper, like {session: 1, day: 2, week: 3}"),
     ("defaults: {business_hours: '09:00-18:00'}\n" + RULE,

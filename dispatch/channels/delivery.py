@@ -16,6 +16,11 @@ def coupon_of(task: dict, settings: Settings) -> str:
     return coupon.code(settings.coupon_prefix, settings.coupon_secret, task["id"])
 
 
+def text_of(task: dict) -> str:
+    """The task's message, with the coupon code where an outreach rule's message names {coupon}."""
+    return (task.get("message") or "").replace("{coupon}", task.get("coupon") or "")
+
+
 def _needs(value, name: str, task: dict):
     if not value:
         raise Permanent(f"{name} is not set: {task['channel']} task {task['id']} cannot be sent")
@@ -40,7 +45,7 @@ def sender(task: dict, settings: Settings):
     channel = task["channel"]
     if channel == "email":
         smtp = _needs(settings.smtp, "HANDRAIL_SMTP_URL", task)
-        message = mail.compose(task, settings.smtp_from, coupon_of(task, settings))
+        message = mail.compose(task, settings.smtp_from, coupon_of(task, settings), text_of(task))
 
         def send():
             mail.send(smtp, message)
@@ -49,7 +54,7 @@ def sender(task: dict, settings: Settings):
         return send
     if channel == "sms":
         url, to = _needs(settings.sms_url, "HANDRAIL_SMS_URL", task), _address(task, "phone")
-        payload = {"task_id": task["id"], "to": to, "text": task.get("message", ""), "site": task.get("site")}
+        payload = {"task_id": task["id"], "to": to, "text": text_of(task), "site": task.get("site")}
         return lambda: {"answered": post.post(url, settings.secret, payload, task["id"])}
     if channel == "webhook":
         url = _needs(settings.webhook_url, "HANDRAIL_WEBHOOK_URL", task)

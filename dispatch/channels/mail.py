@@ -2,6 +2,7 @@
 
 import html
 import re
+import time
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -24,13 +25,18 @@ def _lines(cart: dict) -> list[str]:
             for item in cart.get("items") or []]
 
 
-def compose(task: dict, sender: str, coupon: str) -> EmailMessage:
-    """The email of a task. Everything from the shopper's browser goes into the HTML escaped."""
+def compose(task: dict, sender: str, coupon: str, text: str = "") -> EmailMessage:
+    """The email of a task (``text``: its message, filled in). Everything from the shopper's browser goes into
+    the HTML escaped. An outreach's coupon says what it is worth and until when."""
     to = task["contact"]["email"]
     if "@" not in to or any(c in to for c in "\r\n<>,"):
         raise Permanent(f"task {task['id']}: the shopper's email {to!r} is not one address")
     cart = (task.get("context") or {}).get("cart") or {}
-    text = task.get("message") or "You left something in your cart."
+    text = text or "You left something in your cart."
+    offer = task.get("coupon_offer")
+    if offer and task.get("coupon_expires_at"):
+        until = time.strftime("%d %B %Y", time.gmtime(task["coupon_expires_at"]))
+        coupon = f"{coupon} ({offer['percent']:g} % off, valid until {until}, once)"
     lines = _lines(cart)
     value = f"{float(cart.get('value') or 0):.2f}"
     message = EmailMessage()
