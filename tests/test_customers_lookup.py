@@ -5,9 +5,8 @@ the lookup finds the customer by the number that rings, in any common format."""
 import pytest
 
 from dispatch import customers, tasks
-from handrail.scorer_process import enqueuer, make_queue, outcome_enqueuer
-from rules import store
-from scorer.consumer import Scorer, now_ms
+from scorer.consumer import now_ms
+from tests.test_credit import scorer_with
 from tests.channel_jobs import work
 from tests.conftest import ADMIN_TOKEN
 from tests.test_consumer import SHARDS, STUCK_AT_PAYMENT, drain, event, to_payment
@@ -19,11 +18,7 @@ ANN = {"first_name": "Ann", "email": "Ann@Example.com", "phone": "+44 20 7946 09
 
 @pytest.fixture
 def scorer(redis):
-    store.save(redis, STUCK_AT_PAYMENT, "test")
-    queue = make_queue(redis)
-    made = Scorer(redis, SHARDS, enqueuer(queue), name="test-scorer", on_outcome=outcome_enqueuer(queue))
-    made.ensure_groups()
-    return made
+    return scorer_with(redis, STUCK_AT_PAYMENT)
 
 
 def signed_in(traits: dict, user: str = "u-42", shopper: str = "anon-1", at: int | None = None) -> dict:

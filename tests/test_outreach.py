@@ -5,10 +5,10 @@ visits as `handrail scorer` does."""
 import pytest
 
 from dispatch import coupons, customers, outreach, tasks
-from handrail.scorer_process import enqueuer, make_queue, outcome_enqueuer
 from rules import do_not_contact, store
 from rules.document import compile_text
-from scorer.consumer import Scorer, now_ms
+from scorer.consumer import now_ms
+from tests.test_credit import scorer_with
 from tests.channel_jobs import enqueue_decision, work
 from tests.conftest import ADMIN_TOKEN
 from tests.smtp_inbox import smtp_inbox
@@ -46,11 +46,7 @@ def mail_env(monkeypatch):
 
 @pytest.fixture
 def scorer(redis):
-    store.save(redis, RULES, "test")
-    queue = make_queue(redis)
-    made = Scorer(redis, SHARDS, enqueuer(queue), name="test-scorer", on_outcome=outcome_enqueuer(queue))
-    made.ensure_groups()
-    return made
+    return scorer_with(redis, RULES)
 
 
 def left_a_cart(redis, scorer, site: str, traits: dict, hours_ago: float, shopper: str = "anon-1") -> None:
