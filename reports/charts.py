@@ -223,7 +223,11 @@ def _px(value):
 
 
 def _count(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:,.1f}"
+    """A tick of counts or means: whole above 10, one decimal above 1, and two significant digits below, so
+    that the ticks of a small mean (0.01 agents) do not all read 0.0."""
+    if float(value).is_integer() or abs(value) >= 10:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.2g}"
 
 
 def _decimal(value: float) -> str:

@@ -90,3 +90,10 @@ def test_intervals_centre_zero_and_say_plainly_when_there_is_not_enough_data():
 def test_only_known_tags_are_drawn():
     with pytest.raises(ValueError, match="tag"):
         charts.shape("script", {})
+
+
+def test_ticks_of_a_small_mean_are_told_apart():
+    """Agents on shift averaging 0.05: the right axis reads 0.01, 0.02, ..., not 0.0 five times."""
+    from reports.charts import _count
+
+    assert [_count(v) for v in (0, 0.01, 0.025, 0.05, 1.5, 12.4)] == ["0", "0.01", "0.025", "0.05", "1.5", "12"]
