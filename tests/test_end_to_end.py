@@ -8,8 +8,7 @@ import time
 import pytest
 
 from tests.service import Service
-from tests.test_run import _shopper_not_held_out
-from tests.test_shop_browser import stuck_at_payment
+from tests.test_shop_browser import agent_and_shopper, stuck_at_payment
 
 pytestmark = pytest.mark.browser
 
@@ -26,16 +25,7 @@ def service(tmp_path_factory):
 def test_stuck_shopper_is_invited_chats_with_the_agent_and_the_task_closes_converted(service, browser):
     """Invitation in the shop, accepted; one message each way, shown on both sides as sent; the agent
     closes the task as converted and the transcript stays on the task."""
-    anonymous_id = _shopper_not_held_out()
-    agent = browser.new_context().new_page()
-    agent.goto(service.url + "/console/")
-    agent.fill("#token", service.token)
-    agent.click("#sign-in")
-    agent.wait_for_selector("#live:text('live')")
-
-    shop = browser.new_context()
-    shop.add_init_script(f"localStorage.setItem('hr_aid', '{anonymous_id}')")
-    page = shop.new_page()
+    agent, page, anonymous_id = agent_and_shopper(browser, service)
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     stuck_at_payment(page, service.url)

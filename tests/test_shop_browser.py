@@ -17,6 +17,20 @@ def service(tmp_path_factory):
     running.stop()
 
 
+def agent_and_shopper(browser, service):
+    """The admin's console, signed in and live, and a shop page of a shopper outside the holdout (10 %, which
+    could hide them): (agent page, shop page, the shopper's anonymous id)."""
+    anonymous_id = _shopper_not_held_out()
+    agent = browser.new_context().new_page()
+    agent.goto(service.url + "/console/")
+    agent.fill("#token", service.token)
+    agent.click("#sign-in")
+    agent.wait_for_selector("#live:text('live')")
+    shop = browser.new_context()
+    shop.add_init_script(f"localStorage.setItem('hr_aid', '{anonymous_id}')")
+    return agent, shop.new_page(), anonymous_id
+
+
 def stuck_at_payment(page, url: str) -> None:
     """A shopper in the demo shop: the espresso machine in the cart, delivery details, then a card
     declined twice at payment."""
@@ -38,16 +52,7 @@ def stuck_at_payment(page, url: str) -> None:
 def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, browser):
     """Add to cart, reach payment, fail twice: the open console shows the task, without a reload, with
     the cart value and the rule, and the chat invitation appears in the shop page."""
-    anonymous_id = _shopper_not_held_out()  # so the holdout (10 %) cannot hide this shopper
-    agent = browser.new_context().new_page()
-    agent.goto(service.url + "/console/")
-    agent.fill("#token", service.token)
-    agent.click("#sign-in")
-    agent.wait_for_selector("#live:text('live')")
-
-    shop = browser.new_context()
-    shop.add_init_script(f"localStorage.setItem('hr_aid', '{anonymous_id}')")
-    page = shop.new_page()
+    agent, page, anonymous_id = agent_and_shopper(browser, service)
     stuck_at_payment(page, service.url)
 
     card = agent.locator(f'section[data-anonymous-id="{anonymous_id}"]')
@@ -64,7 +69,7 @@ def test_payment_failing_twice_pops_a_task_and_invites_the_shopper(service, brow
 
     card.locator("button.claim").click()
     agent.locator(f'section[data-anonymous-id="{anonymous_id}"].claimed').wait_for(timeout=10_000)
-    shop.close()
+    page.context.close()
     agent.context.close()
 
 
