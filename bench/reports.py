@@ -4,10 +4,11 @@
 
 One run starts an embedded Redis (AOF on, as `handrail run` has it) and writes the hourly counters
 that 100,000 sessions spread over the last 30 days leave behind (--sessions, --days): the keys and
-fields the stages write (rules.keys.REPORT, dispatch.keys.REPORT, scorer.keys.REPORT, through
-reports.hours.add), for many rules, channels, pages, form fields, elements and payment failure
-reasons. They are summed per hour before they are written: Redis ends up holding the same hashes as
-if each session had added its own, in a fraction of the time.
+fields the stages write, for many rules, channels, pages, form fields, elements and payment failure
+reasons. Each session's end goes through scorer.funnel as the scorer writes it (scorer.keys.REPORT, the
+hour's and the day's hashes with their bounds on fields); rules' and dispatch's counters
+(rules.keys.REPORT, dispatch.keys.REPORT) are summed per hour and written through reports.hours.add:
+Redis ends up holding the same hashes as if each contact had added its own, in a fraction of the time.
 
 Then gunicorn serves `handrail.app:create_app()` (the settings of bench/collector.py) and one signed-in
 client asks, in turns, N times each (sequentially, one request in flight): GET /reports (7 days),
@@ -43,7 +44,7 @@ from dispatch import keys as dispatch_keys
 from handrail.embedded_redis import EmbeddedRedis
 from reports import hours
 from rules import keys as rule_keys
-from scorer import keys as scorer_keys
+from scorer import funnel as scorer_funnel
 
 OUTPUT = ROOT / "var" / "bench" / "reports.json"
 TARGET_MS = 500  # the issue's: the page renders in under 500 ms with 100,000 recorded sessions
@@ -66,10 +67,12 @@ ROUTES = {  # name -> path; the first two are the baselines
 MEASURED = ("reports page, 30 days", "reports JSON, 30 days")  # held to the target
 
 
-def counters(sessions: int, days: int, seed: int, now: float) -> tuple[dict, dict]:
-    """(template, hour) -> {field: amount} as the stages would have added them, and the totals to check."""
+def counters(sessions: int, days: int, seed: int, now: float) -> tuple[dict, list, dict]:
+    """(template, hour) -> {field: amount} as rules and dispatch would have added them, the ended sessions'
+    states as the scorer hands them to scorer.funnel, and the totals to check."""
     rng = random.Random(seed)
     found: dict[tuple[str, int], dict] = defaultdict(lambda: defaultdict(int))
+    ended = []
     truth = {"sessions": 0, "fired": 0}
 
     def add(template: str, at: float, field: str, amount=1) -> None:
@@ -82,30 +85,22 @@ def counters(sessions: int, days: int, seed: int, now: float) -> tuple[dict, dic
         while depth < len(STEPS) and rng.random() < (0.55 if depth == 0 else 0.7):
             depth += 1
         won = depth == len(STEPS)
-        add(scorer_keys.REPORT, end, "sessions")
         truth["sessions"] += 1
-        if won:
-            add(scorer_keys.REPORT, end, "purchased")
-        for step in STEPS[:depth]:
-            add(scorer_keys.REPORT, end, f"reached|{step}")
-        if depth and not won:
-            add(scorer_keys.REPORT, end, f"abandoned|{STEPS[depth - 1]}")
+        marks = []
         for _ in range(rng.choice((0, 0, 0, 1, 1, 2, 3))):
             kind = rng.choice(list(KINDS))
-            field = f"{rng.choice(PAGES)}|{kind}|{rng.choice(KINDS[kind])}"
-            add(scorer_keys.REPORT, end, f"friction|{field}")
-            if depth and not won:
-                add(scorer_keys.REPORT, end, f"friction_abandoned|{field}")
-        score = min(0.99, max(0.0, rng.gauss(0.3 if won else 0.6, 0.2)))
-        add(scorer_keys.REPORT, end, f"score|{int(score * 100)}")
-        if won:
-            add(scorer_keys.REPORT, end, f"score_won|{int(score * 100)}")
+            mark = [rng.choice(PAGES), kind, rng.choice(KINDS[kind])]
+            if mark not in marks:
+                marks.append(mark)
+        ended.append({"outcome": "purchase" if won else "abandoned" if depth else "left",
+                      "reached": list(STEPS[:depth]), "marks": marks, "last_seen": int(end * 1000),
+                      "score": min(0.99, max(0.0, rng.gauss(0.3 if won else 0.6, 0.2)))})
         if depth and rng.random() < 0.15:
             _contact(add, rng, end, won, truth)
     for hour in range(hours.hour_of(start), hours.hour_of(now) + 1):
         on_shift = 4 if 8 <= hour % 24 < 20 else 1  # agents: a day shift and a night watch
         found[dispatch_keys.REPORT, hour]["shift_seconds"] += on_shift * 3600
-    return found, truth
+    return found, ended, truth
 
 
 def _contact(add, rng: random.Random, end: float, won: bool, truth: dict) -> None:
@@ -129,28 +124,47 @@ def _contact(add, rng: random.Random, end: float, won: bool, truth: dict) -> Non
     task = f"{rule}|{channel}"
     for what in ("created", "offered"):
         add(dispatch_keys.REPORT, decided, f"{what}|{task}")
+    add(dispatch_keys.REPORT, decided, "offered")  # dispatch.tasks keeps the load's counts summed too
     if rng.random() < 0.8:
         wait = rng.uniform(5, 120)
         add(dispatch_keys.REPORT, decided + wait, f"claimed|{task}")
+        add(dispatch_keys.REPORT, decided + wait, "claimed")
         add(dispatch_keys.REPORT, decided + wait, f"claim_seconds|{task}", round(wait, 3))
         if won and rng.random() < 0.5:
             add(dispatch_keys.REPORT, end, f"converted|{task}")
     else:
         add(dispatch_keys.REPORT, decided + 300, f"expired|{task}")
+        add(dispatch_keys.REPORT, decided + 300, "expired")
+
+
+def end_sessions(redis, ended: list) -> None:
+    """Each session's end through scorer.funnel, as the scorer writes it: the hour's and the day's hashes with
+    their bounds on fields (a purchase is recorded at the end here, the counters are the same)."""
+    for state in ended:
+        if state["outcome"] == "purchase":
+            scorer_funnel.bought(redis, state, state["last_seen"], False)
+        scorer_funnel.closed(redis, state, True if state["outcome"] == "abandoned" else None)
 
 
 def write(redis, found: dict) -> dict:
     """Every hour's additions through reports.hours.add, in pipelines; how many hashes and fields."""
-    pipe, queued, fields = redis.pipeline(transaction=False), 0, 0
+    pipe, queued = redis.pipeline(transaction=False), 0
     for (template, hour), additions in found.items():
         hours.add(pipe, template, hour * 3600, {field: _amount(value) for field, value in additions.items()})
         queued += len(additions)
-        fields += len(additions)
         if queued >= 20_000:  # commands per round trip: bounded, so the client's buffer stays small
             pipe.execute()
             queued = 0
     pipe.execute()
-    return {"hashes": len(found), "fields": fields}
+
+
+def stored(redis) -> dict:
+    """The report hashes in Redis: hourly and daily, and their fields."""
+    found = {"hashes": 0, "day_hashes": 0, "fields": 0}
+    for key in redis.scan_iter(match="hr:*:report:*", count=1000):
+        found["day_hashes" if b":day:" in key else "hashes"] += 1
+        found["fields"] += redis.hlen(key)
+    return found
 
 
 def _amount(value):
@@ -214,7 +228,8 @@ def table(result: dict) -> str:
         lines.append(f"{name:<34}{figure['p50_ms']:>9,.1f}{figure['p99_ms']:>9,.1f}{figure['max_ms']:>9,.1f}"
                      f"{figure['gunicorn_cpu_ms']:>9,.1f}  {f'p99 < {TARGET_MS}' if held else '':<10}  {verdict}")
     seeded = result["seeded"]
-    lines += ["", f"{seeded['sessions']:,} sessions over {result['days']} days: {seeded['hashes']:,} hourly hashes, "
+    lines += ["", f"{seeded['sessions']:,} sessions over {result['days']} days: {seeded['hashes']:,} hourly and "
+                  f"{seeded['day_hashes']:,} daily hashes, "
                   f"{seeded['fields']:,} fields, written in {seeded['seconds']} s; "
                   f"{result['requests_each']} requests each, one at a time, after {result['warmup']} of warm-up",
               f"CPU ms: gunicorn's (master and workers) per request; gunicorn {result['gunicorn']['command']}"]
@@ -235,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hr-bench-") as data, EmbeddedRedis(Path(data)) as embedded:
         redis = redis_py.Redis.from_url(embedded.url)
         began = time.perf_counter()
-        found, truth = counters(args.sessions, args.days, args.seed, now)
-        seeded = {**write(redis, found), "sessions": truth["sessions"],
+        found, ended, truth = counters(args.sessions, args.days, args.seed, now)
+        end_sessions(redis, ended)
+        write(redis, found)
+        seeded = {**stored(redis), "sessions": truth["sessions"],
                   "seconds": round(time.perf_counter() - began, 1)}
         env = dict(os.environ, REDIS_URL=embedded.url, HANDRAIL_ADMIN_TOKEN=token, PYTHONUNBUFFERED="1")
         with Gunicorn("handrail.app:create_app()", SETTINGS, env) as server:

@@ -23,7 +23,8 @@ OUTREACH_DONE = "hr:outreach:done"  # sorted set: id of an outreach decision alr
 CONTACT = "hr:contact:{task}"  # the check-and-set of one task's outside contact: "sending <attempt> <at>", then "sent <at>"
 # Reports: hourly counters (reports.hours) that dispatch keeps as tasks and agents change, "<what>|<rule>|<channel>"
 # (created, offered, claimed, expired, converted: each once per task; claim_seconds: seconds from creation to claim)
-# and shift_seconds (agent-seconds on shift in the hour, added when an agent's stretch on shift ends).
+# and shift_seconds (agent-seconds on shift in the hour, added when an agent's stretch on shift ends); offered,
+# claimed and expired also summed over rules and channels, for the load by hour of day. Day sums too (reports.hours).
 REPORT = "hr:dispatch:report:{hour}"
 
 # Agents. Every agent key carries the {agents} hash tag: one Lua script changes an agent and the

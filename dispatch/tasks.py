@@ -153,14 +153,15 @@ def _report(pipe, before: dict, after: dict) -> None:
     """Count, by the hour each happened, the steps a change takes (dispatch.keys.REPORT). ``before`` is the task
     as stored, not as shown: storing an expiry that readers already saw counts it, storing it again does not."""
     if before.get("first_offered_at") is None and after.get("first_offered_at") is not None:
-        hours.add(pipe, keys.REPORT, after["first_offered_at"], {report_field("offered", after): 1})
+        hours.add(pipe, keys.REPORT, after["first_offered_at"], {report_field("offered", after): 1, "offered": 1})
     if before["status"] in UNCLAIMED and after["status"] == CLAIMED:
         claimed_at = after.get("claimed_at") or _now()
         hours.add(pipe, keys.REPORT, claimed_at, {
-            report_field("claimed", after): 1,
+            report_field("claimed", after): 1, "claimed": 1,
             report_field("claim_seconds", after): float(claimed_at - after["created_at"])})
     if before["status"] in UNCLAIMED and after["status"] == EXPIRED:
-        hours.add(pipe, keys.REPORT, after.get("expired_at") or _now(), {report_field("expired", after): 1})
+        hours.add(pipe, keys.REPORT, after.get("expired_at") or _now(), {report_field("expired", after): 1,
+                                                                         "expired": 1})
     if not _converted(before) and _converted(after):  # closed "converted", or an order credited: once per task
         hours.add(pipe, keys.REPORT, _now(), {report_field("converted", after): 1})
 

@@ -12,15 +12,16 @@ from rules import keys as rule_keys
 
 RULE_COUNTS = {"fired": "fired", "held": "held_out"}  # rules' counter -> the column of the rules table
 TASK_COUNTS = ("created", "offered", "claimed", "converted", "expired")  # dispatch's, each once per task
-LOAD_COUNTS = ("offered", "claimed", "expired")  # summed over rules and channels by hour of day
+LOAD_COUNTS = ("offered", "claimed", "expired")  # by hour of day: dispatch keeps them summed over rules and channels
+LOAD_FIELDS = LOAD_COUNTS + ("shift_seconds",)
 
 
-def section(redis, since_hour: int, until_hour: int, now: float) -> dict:
+def section(counters: hours.Reader, now: float) -> dict:
     """{"rules": one row per (rule, channel) seen in the period, "load": one row per hour of day, 0..23 UTC}."""
-    by_hour = hours.read(redis, dispatch_keys.REPORT, since_hour, until_hour)
-    fired = hours.total(hours.read(redis, rule_keys.REPORT, since_hour, until_hour))
-    return {"rules": _rules(fired, hours.total(by_hour)),
-            "load": _load(by_hour, agents.open_shift_seconds(redis, now), since_hour, until_hour, now)}
+    return {"rules": _rules(counters.total(rule_keys.REPORT), counters.total(dispatch_keys.REPORT)),
+            "load": _load(counters.hourly(dispatch_keys.REPORT, LOAD_FIELDS),
+                          agents.open_shift_seconds(counters.redis, now), counters.since_hour, counters.until_hour,
+                          now)}
 
 
 def _split(field: str) -> tuple[str, str, str] | None:
@@ -68,11 +69,8 @@ def _load(by_hour: dict[int, dict[str, float]], open_shifts: dict[int, float], s
         elapsed[of_day] += max(0.0, min(float((hour + 1) * 3600), now) - hour * 3600)
         fields = by_hour.get(hour, {})
         shift[of_day] += fields.get("shift_seconds", 0) + open_shifts.get(hour, 0)
-        counts = rows[of_day]
-        for field, value in fields.items():
-            what = field.partition("|")[0]  # every "<what>|<rule>|<channel>" of the hour: this loop is the cost
-            if what in LOAD_COUNTS:
-                counts[what] += value
+        for what in LOAD_COUNTS:
+            rows[of_day][what] += fields.get(what, 0)
     for row in rows:
         hour = row["hour"]
         row["agents_on_shift"] = shift[hour] / elapsed[hour] if elapsed[hour] else 0.0

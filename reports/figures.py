@@ -40,10 +40,10 @@ def collect(redis, since_seconds: float, until_seconds: float | None = None) -> 
     hours: the hour ``since`` falls in counts in full."""
     now = time.time()
     until = now if until_seconds is None else until_seconds
-    since_hour, until_hour = hours.hour_of(since_seconds), hours.hour_of(until)
+    counters = hours.Reader(redis, hours.hour_of(since_seconds), hours.hour_of(until))
     found = {"since": since_seconds, "until": until, "generated_at": now}
-    found.update(activity.section(redis, since_hour, until_hour, now))  # "rules" and "load"
-    found["uplift"] = uplift.section(redis, since_hour, until_hour, now)
-    found["model"] = model.section(redis, since_hour, until_hour, now)
-    found["funnel"] = funnel.section(redis, since_hour, until_hour, now)
+    found.update(activity.section(counters, now))  # "rules" and "load"
+    found["uplift"] = uplift.section(counters)
+    found["model"] = model.section(counters)
+    found["funnel"] = funnel.section(counters)
     return found

@@ -17,9 +17,9 @@ LAST = "complete"
 FRICTION_ROWS = 50  # friction rows shown, the most abandoned first
 
 
-def section(redis, since_hour: int, until_hour: int, now: float) -> dict:
+def section(counters: hours.Reader) -> dict:
     """{"sessions", "purchased", "steps": [...], "friction": [...]} for the sessions that ended in the period."""
-    counts = hours.total(hours.read(redis, keys.REPORT, since_hour, until_hour))
+    counts = counters.total(keys.REPORT)
     return {"sessions": counts.get("sessions", 0), "purchased": counts.get("purchased", 0),
             "steps": steps(counts), "friction": friction(counts)}
 

@@ -20,26 +20,19 @@ from scorer import keys
 ROWS = 10  # calibration rows
 
 
-def section(redis, since_hour: int, until_hour: int, now: float) -> dict:
+def section(counters: hours.Reader) -> dict:
     """{"auc": one row per day of the period, "auc_overall", "calibration": ROWS rows}."""
-    by_hour = hours.read(redis, keys.REPORT, since_hour, until_hour)
-    by_day: dict[str, dict[str, float]] = {}
-    for hour in range(since_hour, until_hour + 1):
-        day = _day(hour)
-        counts = by_day.setdefault(day, {})
-        for field, value in by_hour.get(hour, {}).items():
-            if field.startswith("score"):
-                counts[field] = counts.get(field, 0) + value
+    by_day = counters.by_day(keys.REPORT)
     days = []
-    for day, counts in by_day.items():
-        scored, won = bins(counts)
-        days.append({"day": day, "auc": auc(scored, won), "sessions": sum(scored)})
-    scored, won = bins(hours.total(by_hour))
+    for day in range(counters.since_hour // 24, counters.until_hour // 24 + 1):
+        scored, won = bins(by_day.get(day, {}))
+        days.append({"day": _day(day), "auc": auc(scored, won), "sessions": sum(scored)})
+    scored, won = bins(counters.total(keys.REPORT))
     return {"auc": days, "auc_overall": auc(scored, won), "calibration": calibration(scored, won)}
 
 
-def _day(hour: int) -> str:
-    return datetime.fromtimestamp(hour * 3600, timezone.utc).strftime("%Y-%m-%d")
+def _day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, timezone.utc).strftime("%Y-%m-%d")
 
 
 def bins(counts: dict[str, float]) -> tuple[list[float], list[float]]:

@@ -88,9 +88,9 @@ def _finding(difference: float, low: float, high: float) -> str:
     return f"no clear effect of contact on conversion {between}: it may be zero"
 
 
-def section(redis, since_hour: int, until_hour: int, now: float) -> dict:
+def section(counters: hours.Reader) -> dict:
     """{"overall": the uplift of every rule pooled, "by_rule": one per rule that fired, most sessions first}."""
-    counts = hours.total(hours.read(redis, rule_keys.REPORT, since_hour, until_hour))
+    counts = counters.total(rule_keys.REPORT)
     by_rule: dict[str, dict[str, float]] = {}
     for field, value in counts.items():
         name, _, rule = field.partition("|")

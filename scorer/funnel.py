@@ -7,12 +7,14 @@ friction signals as ``[page, kind, detail]``: page = the path being read, withou
 detail = the form field (Form Error), the element's selector (Rage Click, Dead Click), the reason
 (Payment Failed). Text is cut to TEXT characters with "|" removed (it separates a counter field's parts).
 
-When the session ends (one EVAL: the end's only round trip; a purchase makes one more): ``sessions``,
+When the session ends (one round trip of scripts; a purchase makes one more): ``sessions``,
 ``purchased``, ``reached|<step>``, ``abandoned|<step>`` (ended with a cart and no purchase, at its furthest
-step), ``friction|<page>|<kind>|<detail>`` and ``friction_abandoned|...``, in the hour of its last event.
+step), ``friction|<page>|<kind>|<detail>`` and ``friction_abandoned|...``, in the hour of its last event
+(and its day).
 Pages, step names and details are the shop's and the shopper's to choose, so an hour's hash takes at most
-HOUR_FIELDS fields: a step or a friction field new to a full hash is counted under ``(other)`` instead
-(``reached|(other)``, ``friction|(other)|<kind>|(other)``); hostile sessions cannot grow it past MOST_FIELDS.
+HOUR_FIELDS fields and a day's DAY_FIELDS: a step or a friction field new to a full hash is counted under
+``(other)`` instead (``reached|(other)``, ``friction|(other)|<kind>|(other)``); hostile sessions cannot grow
+them past MOST_FIELDS and MOST_DAY_FIELDS. The day's bound is what keeps a month's report quick to read.
 Counted once per session: a session ends once (its state says so), but a scorer killed between this write
 and the state's may count it again when the entry is replayed.
 
@@ -28,6 +30,7 @@ MAX_STEPS = 6  # steps a session remembers reaching
 MAX_MARKS = 4  # distinct friction signals a session remembers, the first ones
 TEXT = 80  # characters of a page, a step, a field, a selector or a reason in a counter field
 HOUR_FIELDS = 1000  # fields of one hour's hash, beyond which new steps and friction go to "(other)"
+DAY_FIELDS = 2000  # ...and of one day's
 OTHER = "(other)"
 BINS = 100  # score bins
 KINDS = {"Form Error": "form_error", "Dead Click": "dead_click", "Payment Failed": "payment_failed",
@@ -35,7 +38,9 @@ KINDS = {"Form Error": "form_error", "Dead Click": "dead_click", "Payment Failed
 DETAIL = {"Form Error": "field", "Dead Click": "selector", "Payment Failed": "reason", "Rage Click": "selector"}
 # The most fields an hour's hash can hold: HOUR_FIELDS, then the ones always counted (sessions, purchased, the
 # score bins) and the "(other)" ones (of reached, abandoned and each kind of friction, abandoned or not).
-MOST_FIELDS = HOUR_FIELDS + 2 + 2 * BINS + 2 + 2 * len(KINDS)
+ALWAYS_FIELDS = 2 + 2 * BINS + 2 + 2 * len(KINDS)
+MOST_FIELDS = HOUR_FIELDS + ALWAYS_FIELDS
+MOST_DAY_FIELDS = DAY_FIELDS + ALWAYS_FIELDS
 
 # ARGV: the hash's field cap, its expiry, then (field, gate, fallback, amount) quads: a field whose gate is
 # neither empty nor in the hash yet is counted under its fallback once the hash holds the cap.
@@ -139,5 +144,11 @@ def closed(redis, state: dict, label: bool | None) -> None:
 
 
 def _write(redis, at_seconds: float, quads: list[tuple]) -> None:
-    args = [HOUR_FIELDS, hours.KEEP_SECONDS] + [part for quad in quads for part in quad]
-    redis.eval(_ADD, 1, keys.REPORT.format(hour=hours.hour_of(at_seconds)), *args)
+    """The hour's hash and the day's (reports.hours), each capped alike: two scripts in one round trip, as
+    the two keys may live on different nodes of a cluster."""
+    parts = [part for quad in quads for part in quad]
+    hour = hours.hour_of(at_seconds)
+    pipe = redis.pipeline(transaction=False)
+    pipe.eval(_ADD, 1, hours.hour_key(keys.REPORT, hour), HOUR_FIELDS, hours.KEEP_SECONDS, *parts)
+    pipe.eval(_ADD, 1, hours.day_key(keys.REPORT, hour // 24), DAY_FIELDS, hours.KEEP_SECONDS, *parts)
+    pipe.execute()

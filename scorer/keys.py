@@ -15,7 +15,8 @@ MODEL_PICKLE = "hr:model:{model}:pickle"  # hash: version -> the pickled model
 RECORDING = "hr:rec:{{{session}}}:{started}"  # list: one session instance's header, then [at, score, message]s
 RECORDED = "hr:recorded:{{s{shard}}}"  # sorted set: "<started_at>:<session key>" -> ms of its last recorded message
 REPLAY_QUEUE = "handrail-replay"  # the RQ queue of replay jobs (scorer.replay_api): its own worker, never dispatch's
-# hash per epoch hour (reports.hours): the funnel, friction and model counters of sessions ending then (scorer.funnel)
+# hash per epoch hour, and per day (reports.hours): the funnel, friction and model counters of sessions ending
+# then (scorer.funnel)
 REPORT = "hr:scorer:report:{hour}"
 
 

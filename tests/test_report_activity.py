@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dispatch import agents, outcomes, tasks
-from reports import activity
+from reports import activity, hours
 from rules import policy
 from rules.document import compile_text
 
@@ -116,7 +116,7 @@ def test_the_rules_table_counts_each_step_of_each_task_once(redis, clock):
     "converted" and an order credited to it count once; an order after an expired offer counts too), expired
     unclaimed, and the mean time to claim."""
     morning(redis, clock)
-    rows = activity.section(redis, H9, H9 + 3, clock.at)["rules"]
+    rows = activity.section(hours.Reader(redis, H9, H9 + 3), clock.at)["rules"]
     assert rows == [
         {"rule": "cart-left", "channel": "chat", "fired": 1, "held_out": 0, "created": 1, "offered": 1,
          "claimed": 1, "converted": 0, "expired": 0, "claim_seconds_mean": 10.0},
@@ -131,7 +131,7 @@ def test_the_load_by_hour_of_day_shows_tasks_and_agents_on_shift(redis, clock):
     """Each hour of day: tasks offered, claimed and expired in it, and the agents on shift on average; one
     agent through the whole of 10:00-11:00 is 1.0, the hour under way counts for the part gone by."""
     morning(redis, clock)
-    load = activity.section(redis, H9, H9 + 3, clock.at)["load"]
+    load = activity.section(hours.Reader(redis, H9, H9 + 3), clock.at)["load"]
     assert [row["hour"] for row in load] == list(range(24))
     shown = {row["hour"]: (row["offered"], row["claimed"], row["expired"], row["agents_on_shift"])
              for row in load}
@@ -145,7 +145,7 @@ def test_the_load_by_hour_of_day_shows_tasks_and_agents_on_shift(redis, clock):
 def test_only_the_period_asked_for_counts(redis, clock):
     """A report of 10:00-10:59 alone shows that hour's tasks and shift, nothing of the hours around it."""
     morning(redis, clock)
-    figures = activity.section(redis, H9 + 1, H9 + 1, clock.at)
+    figures = activity.section(hours.Reader(redis, H9 + 1, H9 + 1), clock.at)
     stuck = next(row for row in figures["rules"] if row["rule"] == "stuck-at-payment")
     assert (stuck["fired"], stuck["held_out"], stuck["offered"], stuck["claimed"], stuck["expired"],
             stuck["converted"]) == (2, 1, 2, 1, 1, 2)
@@ -161,7 +161,7 @@ def test_agents_on_shift_is_the_mean_over_the_days_of_the_period(redis, clock):
     agents.set_status(redis, "ann", agents.AWAY)  # away is still on shift
     agents.set_status(redis, "ann", agents.OFFLINE)
     clock.at += 2 * 24 * HOUR
-    load = activity.section(redis, H9 - 9, H9 - 9 + 48 - 1, clock.at)["load"]  # two whole days from 00:00
+    load = activity.section(hours.Reader(redis, H9 - 9, H9 - 9 + 48 - 1), clock.at)["load"]  # two whole days from 00:00
     assert {row["hour"]: row["agents_on_shift"] for row in load if row["agents_on_shift"]} == {10: 0.5}
 
 
@@ -172,7 +172,7 @@ def test_a_removed_agent_stops_counting_on_shift(redis, clock):
     at(clock, 9, 30)
     agents.remove(redis, "ann")
     at(clock, 10, 30)
-    load = activity.section(redis, H9, H9 + 1, clock.at)["load"]
+    load = activity.section(hours.Reader(redis, H9, H9 + 1), clock.at)["load"]
     assert {row["hour"]: row["agents_on_shift"] for row in load if row["agents_on_shift"]} == {9: 0.5}
 
 
@@ -188,7 +188,7 @@ def test_an_offer_taken_back_and_made_again_is_one_task_offered(redis, clock):
     at(clock, 10, 0, 40)
     agents.set_status(redis, "ann", agents.AVAILABLE)
     assert tasks.route(redis)[0]["offered_to"] == "ann"
-    figures = activity.section(redis, H9 + 1, H9 + 1, clock.at)
+    figures = activity.section(hours.Reader(redis, H9 + 1, H9 + 1), clock.at)
     assert [(row["created"], row["offered"]) for row in figures["rules"]] == [(1, 1)]
     assert figures["load"][10]["offered"] == 1
 
@@ -205,5 +205,5 @@ def test_signing_in_again_or_changing_skills_keeps_the_stretch_on_shift(redis, c
     at(clock, 11, 0)
     agents.set_status(redis, "ann", agents.OFFLINE)
     at(clock, 12, 0)
-    load = activity.section(redis, H9, H9 + 2, clock.at)["load"]
+    load = activity.section(hours.Reader(redis, H9, H9 + 2), clock.at)["load"]
     assert {row["hour"]: row["agents_on_shift"] for row in load if row["agents_on_shift"]} == {10: 1.0}

@@ -34,7 +34,7 @@ def ended_long_ago() -> int:
 
 def report(redis) -> dict:
     now = time.time()
-    return funnel.section(redis, hours.hour_of(now) - 2, hours.hour_of(now), now)
+    return funnel.section(hours.Reader(redis, hours.hour_of(now) - 2, hours.hour_of(now)))
 
 
 def test_payment_drop_off_and_the_failure_reason_that_preceded_the_abandonment(redis):
@@ -124,6 +124,30 @@ def test_distinct_friction_beyond_the_hours_bound_is_counted_as_other(redis):
     assert every["/checkout/shipping", "postcode"]["abandoned"] == 2
     shown = report(redis)["friction"]
     assert len(shown) == funnel.FRICTION_ROWS and shown[0] == other  # the most abandoned first
+
+
+def test_a_days_hash_has_its_own_bound_and_a_whole_day_report_still_counts_every_signal(redis, monkeypatch):
+    """With the day's bound below an hour's, a report over the whole day (read from the day's hash) holds at
+    most that many named signals, and every signal is still counted once, by name or as "(other)"."""
+    monkeypatch.setattr(scorer_funnel, "DAY_FIELDS", 200)
+    scorer = scorer_with(redis, [], RULES)
+    at = ended_long_ago()
+    for first in range(0, 100, 20):
+        flood = []
+        for n in range(first, first + 20):
+            flood += checkout(at, f"bot-{n}", through=("shipping",)) + [
+                event("Form Error", {"field": f"field-{n}-{k}"}, at, f"bot-{n}") for k in range(4)]
+        stream.append(redis, SITE, flood, SHARDS)
+        drain(scorer)
+    hour = hours.hour_of(at / 1000)
+    assert redis.hlen(hours.day_key(keys.REPORT, hour // 24)) <= 200 + scorer_funnel.ALWAYS_FIELDS
+    assert redis.hlen(hours.hour_key(keys.REPORT, hour)) > 400  # the hour's bound is the larger here
+    day = funnel.section(hours.Reader(redis, hour // 24 * 24, hour // 24 * 24 + 23))
+    every = funnel.friction(hours.Reader(redis, hour // 24 * 24, hour // 24 * 24 + 23).total(keys.REPORT),
+                            shown=10_000)
+    assert day["sessions"] == 100
+    assert sum(row["abandoned"] for row in every) == 100 * 4
+    assert len(every) < 200 and ("(other)", "(other)") in {(row["page"], row["detail"]) for row in every}
 
 
 def test_a_recorded_session_rebuilds_the_same_steps_and_friction_marks(redis):

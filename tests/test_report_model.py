@@ -32,7 +32,7 @@ def outcome(redis, score: float, abandoned: bool, at: int) -> None:
 
 
 def report(redis, since: int = DAY_1, until: int = DAY_2) -> dict:
-    return model.section(redis, hours.hour_of(since / 1000 - 36_000), hours.hour_of(until / 1000 + 3600), time.time())
+    return model.section(hours.Reader(redis, hours.hour_of(since / 1000 - 36_000), hours.hour_of(until / 1000 + 3600)))
 
 
 def test_abandoners_all_scored_above_buyers_give_an_auc_of_1_and_identical_scores_half(redis):

@@ -116,7 +116,7 @@ def test_the_section_sums_the_hours_of_the_period_by_rule(redis):
     outcomes.settled(redis, "lingering", held_out=False, at_seconds=start, won=True, revenue=80.0)
     outcomes.settled(redis, "stuck", held_out=False, at_seconds=start + 30 * HOUR, won=True, revenue=9.0)  # later
     first = hours.hour_of(start)
-    found = uplift.section(redis, first, first + 2, start)
+    found = uplift.section(hours.Reader(redis, first, first + 2))
     stuck, lingering = found["by_rule"]
     assert (stuck["rule"], stuck["contacted"], stuck["contacted_won"], stuck["holdout"], stuck["holdout_won"]) == (
         "stuck", 40, 12, 40, 4)
