@@ -94,6 +94,20 @@
     }, 3000);
     return p;
   }
+  // A known customer's past orders and tasks (each with the end of its chat): the screen pop's and the search's.
+  function historyNodes(orders, pastTasks) {
+    return [el("h3", {}, ["Past orders"]), orders.length ? el("ul", {"class": "past-orders"}, orders.map(function (o) {
+        return el("li", {}, [new Date(o.at * 1000).toLocaleDateString() + "  " + (o.order_id || "order") + " · " + money(o.revenue)]);
+      })) : el("p", {"class": "muted past-orders"}, ["none"]),
+      el("h3", {}, ["Past tasks"]), pastTasks.length ? el("ul", {"class": "past-tasks"}, pastTasks.map(function (t) {
+        return el("li", {"data-task": t.id}, [new Date(t.created_at * 1000).toLocaleDateString() + "  " + t.channel + " · rule " + t.rule +
+          " · " + (t.outcome || t.status) + (t.credited ? " · bought " + money(t.credited.revenue) : ""),
+          t.transcript.length ? el("ul", {"class": "transcript"}, t.transcript.map(function (m) {
+            return el("li", {}, [(m.who === "agent" ? m.name || "agent" : "shopper") + ": " + m.text]);
+          })) : el("div", {"class": "muted"}, ["no chat"])]);
+      })) : el("p", {"class": "muted past-tasks"}, ["none"])];
+  }
+
   function popNode(task, data) {
     var who = data.customer, traits = Object.keys(who.traits || {});
     var use = el("button", {"class": "use-line", type: "button"}, ["Use"]);
@@ -104,21 +118,8 @@
     var customer = [el("h3", {}, ["Customer"]),
       el("div", {"class": "segments"}, [(who.segments || []).length ? "segments: " + who.segments.join(", ") : "no segment"]),
       el("ul", {"class": "traits"}, traits.map(function (k) { return el("li", {}, [k + ": " + who.traits[k]]); }))];
-    var history = [];
-    if (!who.user_id) {
-      history.push(el("p", {"class": "muted no-history"}, ["Not signed in: no past orders or tasks to show."]));
-    } else {
-      history.push(el("h3", {}, ["Past orders"]), data.orders.length ? el("ul", {"class": "past-orders"}, data.orders.map(function (o) {
-        return el("li", {}, [new Date(o.at * 1000).toLocaleDateString() + "  " + (o.order_id || "order") + " · " + money(o.revenue)]);
-      })) : el("p", {"class": "muted past-orders"}, ["none"]));
-      history.push(el("h3", {}, ["Past tasks"]), data.past_tasks.length ? el("ul", {"class": "past-tasks"}, data.past_tasks.map(function (t) {
-        return el("li", {"data-task": t.id}, [new Date(t.created_at * 1000).toLocaleDateString() + "  " + t.channel + " · rule " + t.rule +
-          " · " + (t.outcome || t.status) + (t.credited ? " · bought " + money(t.credited.revenue) : ""),
-          t.transcript.length ? el("ul", {"class": "transcript"}, t.transcript.map(function (m) {
-            return el("li", {}, [(m.who === "agent" ? m.name || "agent" : "shopper") + ": " + m.text]);
-          })) : el("div", {"class": "muted"}, ["no chat"])]);
-      })) : el("p", {"class": "muted past-tasks"}, ["none"]));
-    }
+    var history = who.user_id ? historyNodes(data.orders, data.past_tasks)
+      : [el("p", {"class": "muted no-history"}, ["Not signed in: no past orders or tasks to show."])];
     return el("div", {"class": "pop"}, [
       el("div", {"class": "suggested"}, [el("h3", {}, ["Suggested first line"]),
         el("p", {"class": "suggested-line"}, [data.suggested_line]), task.channel === "chat" ? use : ""]),
@@ -227,6 +228,34 @@
     });
   }
   if (dead && actor === "admin") { deadLetters(); setInterval(deadLetters, 30000); }
+
+  // Find a customer by phone, email or user id (GET /api/customers/lookup): who calls in, seen at once.
+  var finder = document.getElementById("find-customer"), found = document.getElementById("found");
+  function profileNode(c) {
+    var traits = Object.keys(c.traits || {}), cart = c.open_cart;
+    var who = [el("h3", {}, ["Customer"]), el("div", {"class": "customer-name"}, [c.traits.name || c.traits.first_name || c.user_id]),
+      el("div", {"class": "muted"}, ["user " + c.user_id + (c.site ? " · shop " + c.site : "") + (c.live ? " · on the site now" : "")]),
+      el("div", {"class": "segments"}, [c.segments.length ? "segments: " + c.segments.join(", ") : "no segment"]),
+      el("ul", {"class": "traits"}, traits.map(function (k) { return el("li", {}, [k + ": " + c.traits[k]]); }))];
+    var now = [el("h3", {}, ["Suggested offer"]), el("p", {"class": "suggested-offer"}, [c.suggested_offer]),
+      el("h3", {}, [c.live ? "Cart now" : "Cart left"]), cart ? el("div", {"class": "open-cart"}, [money(cart.value),
+        el("ul", {}, (cart.items || []).map(function (i) { return el("li", {}, [i.quantity + " × " + i.name + " (" + money(i.price) + ")"]); }))])
+        : el("p", {"class": "muted open-cart"}, ["none"]),
+      el("h3", {}, ["Trouble" + (c.step ? " · step " + c.step : "")]), c.trouble.length ? el("ul", {"class": "trouble"}, c.trouble.map(function (t) {
+        return el("li", {}, [clock(t.at) + "  " + t.what + (t.detail ? ": " + t.detail : "")]);
+      })) : el("p", {"class": "muted trouble"}, ["none"])];
+    return el("section", {"class": "task customer-found", "data-user": c.user_id}, [el("div", {"class": "grid"}, [
+      el("div", {}, who), el("div", {}, now), el("div", {"class": "history"}, historyNodes(c.orders, c.past_tasks))])]);
+  }
+  if (finder) finder.onsubmit = function (e) {
+    e.preventDefault();
+    var kind = document.getElementById("find-kind").value, value = document.getElementById("find-value").value.trim();
+    if (!value) return;
+    fetch("/api/customers/lookup?" + encodeURIComponent(kind) + "=" + encodeURIComponent(value), {credentials: "same-origin"})
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); return j; }); })
+      .then(function (j) { found.replaceChildren.apply(found, j.customers.map(profileNode)); })
+      .catch(function (err) { found.replaceChildren(el("p", {"class": "muted find-error"}, [err.message])); });
+  };
 
   var statusSelect = document.getElementById("status");
   if (statusSelect) statusSelect.onchange = function () { statusSelect.form.submit(); };
