@@ -4,17 +4,19 @@ The code is the task's (dispatch.channels.coupon: keyed with a secret, the same 
 task's job), so a retried send issues nothing new. It is redeemed when an Order Completed or a Coupon
 Entered event carries it (the scorer tells dispatch), or when the shop's checkout calls the API: once,
 by one shopper; the same shopper entering it and then ordering is one use. An order that redeems it is
-credited to the outreach task that sent it.
+credited to the outreach task that sent it; the first redemption is counted for the reports under the
+task's rule and channel (``redeemed|<rule>|<channel>`` of dispatch.keys.REPORT).
 """
 
 import time
 
-from dispatch import defaults, keys
+from dispatch import defaults, keys, tasks
+from reports import hours
 
 UNKNOWN, EXPIRED, USED, OK = "unknown", "expired", "used", "ok"
 
 # KEYS: the coupon. ARGV: who redeems (a shopper or user id), now (s), order id or "".
-# Answers OK (also for the same shopper again, adding an order id it lacked), USED, EXPIRED or UNKNOWN.
+# Answers 'new' (redeemed now), OK (the same shopper again, adding an order id it lacked), USED, EXPIRED or UNKNOWN.
 _REDEEM = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 local by, expires = unpack(redis.call('HMGET', KEYS[1], 'redeemed_by', 'expires_at'))
@@ -22,8 +24,10 @@ if by and by ~= ARGV[1] then return 'used' end
 if not by and tonumber(expires) < tonumber(ARGV[2]) then return 'expired' end
 if not by then redis.call('HSET', KEYS[1], 'redeemed_by', ARGV[1], 'redeemed_at', ARGV[2]) end
 if ARGV[3] ~= '' and not redis.call('HGET', KEYS[1], 'order_id') then redis.call('HSET', KEYS[1], 'order_id', ARGV[3]) end
+if not by then return 'new' end
 return 'ok'
 """
+NEW = "new"
 
 
 def issue(redis, code: str, task: dict, percent: float, valid: float, now: float | None = None) -> dict:
@@ -31,7 +35,8 @@ def issue(redis, code: str, task: dict, percent: float, valid: float, now: float
     now = time.time() if now is None else now
     key = keys.coupon(code)
     fields = {"code": code, "task": task["id"], "site": task.get("site") or "", "user_id": task.get("user_id") or "",
-              "percent": percent, "issued_at": now, "expires_at": now + valid}
+              "percent": percent, "issued_at": now, "expires_at": now + valid,
+              "report_field": tasks.report_field("redeemed", task) if task.get("reason") else ""}
     pipe = redis.pipeline(transaction=True)
     for name, value in fields.items():
         pipe.hsetnx(key, name, value)
@@ -56,7 +61,17 @@ def show(redis, code: str, now: float | None = None) -> dict | None:
 
 
 def redeem(redis, code: str, by: str, order_id: str | None = None, now: float | None = None) -> str:
-    """OK, USED (by someone else), EXPIRED or UNKNOWN."""
+    """OK, USED (by someone else), EXPIRED or UNKNOWN. The first redemption is counted for the reports here,
+    after the script: the hour's counters live outside the coupon's slot of a cluster."""
     now = time.time() if now is None else now
-    answer = redis.eval(_REDEEM, 1, keys.coupon(code[:64]), by[:200], now, (order_id or "")[:64])
-    return answer.decode() if isinstance(answer, bytes) else answer
+    key = keys.coupon(code[:64])
+    answer = redis.eval(_REDEEM, 1, key, by[:200], now, (order_id or "")[:64])
+    answer = answer.decode() if isinstance(answer, bytes) else answer
+    if answer != NEW:
+        return answer
+    field = redis.hget(key, "report_field")
+    if field:
+        pipe = redis.pipeline(transaction=False)
+        hours.add(pipe, keys.REPORT, now, {field.decode(): 1})
+        pipe.execute()
+    return OK

@@ -22,7 +22,8 @@ COUPON = "hr:coupon:{code}"  # hash: a coupon Handrail issued: task, site, user,
 OUTREACH_DONE = "hr:outreach:done"  # sorted set: id of an outreach decision already acted on -> when (s)
 CONTACT = "hr:contact:{task}"  # the check-and-set of one task's outside contact: "sending <attempt> <at>", then "sent <at>"
 # Reports: hourly counters (reports.hours) that dispatch keeps as tasks and agents change, "<what>|<rule>|<channel>"
-# (created, offered, claimed, expired, converted: each once per task; claim_seconds: seconds from creation to claim)
+# (created, offered, claimed, expired, converted: each once per task; claim_seconds: seconds from creation to claim;
+# redeemed: the task's coupon, by the hour of its first use, dispatch.coupons)
 # and shift_seconds (agent-seconds on shift in the hour, added when an agent's stretch on shift ends); offered,
 # claimed and expired also summed over rules and channels, for the load by hour of day. Day sums too (reports.hours).
 REPORT = "hr:dispatch:report:{hour}"

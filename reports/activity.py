@@ -11,7 +11,7 @@ from reports import hours
 from rules import keys as rule_keys
 
 RULE_COUNTS = {"fired": "fired", "held": "held_out"}  # rules' counter -> the column of the rules table
-TASK_COUNTS = ("created", "offered", "claimed", "converted", "expired")  # dispatch's, each once per task
+TASK_COUNTS = ("created", "offered", "claimed", "converted", "expired", "redeemed")  # dispatch's, each once per task
 LOAD_COUNTS = ("offered", "claimed", "expired")  # by hour of day: dispatch keeps them summed over rules and channels
 LOAD_FIELDS = LOAD_COUNTS + ("shift_seconds",)
 

@@ -13,7 +13,7 @@ UPLIFT_COLUMNS = ("contacted", "contacted_won", "holdout", "holdout_won", "rate_
                   "implied_revenue_high", "verdict", "note")
 COLUMNS = {
     "rules": ("rule", "channel", "fired", "held_out", "created", "offered", "claimed", "converted", "expired",
-              "claim_seconds_mean"),
+              "redeemed", "claim_seconds_mean"),
     "uplift": ("rule",) + UPLIFT_COLUMNS,
     "load": ("hour", "offered", "claimed", "expired", "agents_on_shift"),
     "model_auc": ("day", "auc", "sessions"),

@@ -2,9 +2,12 @@
 policies, to a real SMTP server (aiosmtpd) and real RQ jobs. A real scorer keeps the customers from their
 visits as `handrail scorer` does."""
 
+import time
+
 import pytest
 
 from dispatch import coupons, customers, outreach, tasks
+from reports import figures
 from rules import do_not_contact, store
 from rules.document import compile_text
 from scorer.consumer import now_ms
@@ -95,6 +98,9 @@ def test_a_cart_left_yesterday_gets_one_email_with_a_working_coupon_and_not_a_se
     assert tasks.get(redis, task["id"])["credited"]["order_id"] == "A-9"
     used = client.post(f"/api/coupons/{code}/redeem", json={"by": "someone-else"}, headers=headers)
     assert used.status_code == 409 and used.get_json()["why"] == "used"
+    # The reports credit it to the outreach rule: fired, converted, the coupon redeemed once.
+    (row,) = [row for row in figures.collect(redis, time.time() - DAY)["rules"] if row["rule"] == "cart-left-yesterday"]
+    assert (row["channel"], row["fired"], row["converted"], row["redeemed"]) == ("email", 1, 1, 1)
 
 
 def test_a_customer_who_opted_out_gets_nothing(redis, scorer, site, mail_env, monkeypatch):

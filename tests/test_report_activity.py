@@ -119,11 +119,11 @@ def test_the_rules_table_counts_each_step_of_each_task_once(redis, clock):
     rows = activity.section(hours.Reader(redis, H9, H9 + 3), clock.at)["rules"]
     assert rows == [
         {"rule": "cart-left", "channel": "chat", "fired": 1, "held_out": 0, "created": 1, "offered": 1,
-         "claimed": 1, "converted": 0, "expired": 0, "claim_seconds_mean": 10.0},
+         "claimed": 1, "converted": 0, "expired": 0, "redeemed": 0, "claim_seconds_mean": 10.0},
         {"rule": "exit-intent", "channel": "email", "fired": 1, "held_out": 0, "created": 0, "offered": 0,
-         "claimed": 0, "converted": 0, "expired": 0, "claim_seconds_mean": None},
+         "claimed": 0, "converted": 0, "expired": 0, "redeemed": 0, "claim_seconds_mean": None},
         {"rule": "stuck-at-payment", "channel": "chat", "fired": 3, "held_out": 1, "created": 3, "offered": 3,
-         "claimed": 2, "converted": 3, "expired": 1, "claim_seconds_mean": 60.0},  # (30 s + 90 s) / 2
+         "claimed": 2, "converted": 3, "expired": 1, "redeemed": 0, "claim_seconds_mean": 60.0},  # (30 s + 90 s) / 2
     ]
 
 
