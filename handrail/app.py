@@ -12,7 +12,7 @@ from dispatch import agents, agents_api
 from dispatch import api as tasks_api
 from dispatch import chat_api
 from dispatch import console, coupons_api, customers_api, dead_letters_api
-from handrail import auth, config
+from handrail import auth, config, replays
 from handrail.sessions import ConsoleSessions
 from rules import api as rules_api
 from rules import do_not_contact_api
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                       tasks_api.bp, agents_api.bp, do_not_contact_api.bp, console.bp, rules_page.bp, shop.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(replay_api.bp)
+    app.config["REPLAY_JOB"] = replays.JOB  # the live rules' replay and the outreach's: scorer/ cannot import dispatch
     app.register_blueprint(dead_letters_api.bp)
     app.register_blueprint(chat_api.bp)
     app.register_blueprint(customers_api.bp)

@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 import redis
 
-from dispatch import agents, dead_letters, outreach
+from dispatch import agents, dead_letters
 from dispatch import defaults as dispatch_defaults
 from dispatch import login as agent_login
 from dispatch import tasks as dispatch_tasks
+from handrail import replays
 from handrail.embedded_redis import EmbeddedRedis, EmbeddedRedisError, url_for
 from handrail.supervisor import Supervisor
 from rules import do_not_contact
@@ -295,8 +296,7 @@ def rules_replay(file, since, on_shift, as_json, shards, redis_url, data_dir):
 
         draft = compile_text(Path(file).read_text(encoding="utf-8"))
         result = replay.run(connection, draft, start, shards, on_shift, progress)
-    if draft.outreach:  # the outreach rules on the customers: how many each would have reached
-        result["outreach"] = outreach.replay(connection, draft, start / 1000, time.time())
+    result = replays.add_outreach(connection, draft, result, start)
     click.echo(json.dumps(result) if as_json else replay.table(result) + _outreach_table(result.get("outreach")))
 
 

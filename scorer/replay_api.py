@@ -67,7 +67,8 @@ def start():
     since_ms = int(time.time() * 1000) - int(seconds * 1000)
     shards = current_app.config["STREAM_SHARDS"]
     job = queue(redis).enqueue_call(
-        JOB, args=(text, since_ms, shards, agents), job_id=uuid.uuid4().hex, timeout=defaults.REPLAY_JOB_TIMEOUT,
+        current_app.config.get("REPLAY_JOB", JOB), args=(text, since_ms, shards, agents), job_id=uuid.uuid4().hex,
+        timeout=defaults.REPLAY_JOB_TIMEOUT,
         result_ttl=defaults.REPLAY_RESULT_TTL, failure_ttl=defaults.REPLAY_RESULT_TTL,
         meta={"progress": {"done": 0, "total": replay.count(redis, since_ms, shards)}})
     url = f"/api/rules/replay/{job.id}"

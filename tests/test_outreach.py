@@ -63,6 +63,14 @@ def left_a_cart(redis, scorer, site: str, traits: dict, hours_ago: float, shoppe
     work(redis)
 
 
+def cart_left_days_ago(redis, site: str, user: str, days: float, consent: str = "email") -> None:
+    """A known customer who left a cart of boots at payment ``days`` ago (kept as the scorer would)."""
+    customers.remember(redis, site, user, {"email": f"{user}@example.test", "consent": consent}, user, 0.0)
+    customers.left(redis, site, user, {"at": now_ms() / 1000 - days * DAY, "anonymous_id": user, "step": "payment",
+                                       "cart": {"items": [{"id": "boots", "name": "Boots", "price": 120, "quantity": 1}],
+                                                "value": 120, "count": 1}})
+
+
 def run_outreach(redis, at: float | None = None) -> list[dict]:
     made = outreach.run(redis, compile_text(RULES), at or now_ms() / 1000, lambda d: enqueue_decision(redis, d))
     work(redis)
@@ -251,12 +259,8 @@ def test_a_draft_is_tried_on_the_customers_of_last_week(redis, redis_server, sit
     left this week and one a month ago; one of the two customers never agreed to email."""
     from handrail.cli import main
 
-    now = now_ms() / 1000
     for user, consent, days in (("u-1", "email", 3), ("u-2", "sms", 2), ("u-3", "email", 30)):
-        customers.remember(redis, site["id"], user, {"email": f"{user}@example.test", "consent": consent}, user, 0.0)
-        customers.left(redis, site["id"], user, {"at": now - days * DAY, "anonymous_id": user, "step": "payment",
-                                                 "cart": {"items": [{"id": "boots", "name": "Boots", "price": 120,
-                                                                     "quantity": 1}], "value": 120, "count": 1}})
+        cart_left_days_ago(redis, site["id"], user, days, consent)
     draft = tmp_path / "rules.yaml"
     draft.write_text(RULES)
     shown = runner.invoke(main, ["rules", "replay", str(draft), "--since", "7d", "--json",

@@ -136,3 +136,17 @@ def test_handrail_run_serves_replays_with_its_own_worker(tmp_path):
     finally:
         service.stop()
 
+
+
+def test_the_outreach_rules_of_a_draft_are_replayed_on_the_customers_too(client, admin, redis, redis_server, site):
+    """The rules page's replay also tells how many customers each outreach rule would have reached: the cart
+    left two days ago, not the one left a month ago."""
+    from tests.test_outreach import RULES as WITH_OUTREACH, cart_left_days_ago
+
+    for user, days in (("u-1", 2), ("u-2", 30)):
+        cart_left_days_ago(redis, site["id"], user, days)
+    started = post(client, admin, {"yaml": WITH_OUTREACH, "since": "7d"})
+    work(redis_server.url, keys.REPLAY_QUEUE)
+    result = client.get(started.json["url"], headers=admin).json["result"]
+    assert result["outreach"]["cart-left-yesterday"] == {"customers": 1, "by_channel": {"email": 1}}
+    assert result["rules"][0]["id"] == "stuck-at-payment"

@@ -232,6 +232,25 @@ def test_try_on_history_replays_the_draft_and_shows_each_rule(editor, redis, rep
     assert len(moments) == 2 and all("Payment Failed 2 times in 5m" in m for m in moments)
     assert sorted(m.split(" · ")[1] for m in moments) == ["buys-after", "stays"]
     assert page.locator("#replay").is_enabled()
+    assert page.locator("#outreach-table").is_hidden()  # the draft has no outreach rules
+
+
+def test_try_on_history_tells_how_many_customers_each_outreach_rule_would_reach(editor, redis, replay_worker, site):
+    """A draft with outreach rules: the replay shows, per outreach rule, the customers it would have reached
+    in the period (a cart left two days ago; not a month ago)."""
+    from tests.test_outreach import RULES as WITH_OUTREACH, cart_left_days_ago
+
+    for user, days in (("u-1", 2), ("u-2", 30)):
+        cart_left_days_ago(redis, site["id"], user, days)
+    page = editor.page
+    page.fill("#yaml", WITH_OUTREACH)
+    page.select_option("#since", "7d")
+    page.click("#replay")
+    page.locator("#replay-status", has_text="Finished").wait_for(timeout=30_000)
+    cells = page.locator('#outreach-rows tr[data-outreach="cart-left-yesterday"] td').all_inner_texts()
+    assert cells == ["cart-left-yesterday", "1", "1 by email"]
+    assert page.locator('#outreach-rows tr[data-outreach="beans-due"] td').all_inner_texts() == ["beans-due", "0",
+                                                                                                  "none"]
 
 
 def test_a_draft_with_errors_is_not_replayed_and_says_why(editor, replay_worker):

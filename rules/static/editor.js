@@ -15,6 +15,7 @@
   var replayButton = byId("replay"), since = byId("since"), bar = byId("replay-progress");
   var replayStatus = byId("replay-status"), replayErrors = byId("replay-errors"), replaySummary = byId("replay-summary");
   var replayTable = byId("replay-table"), replayRows = byId("replay-rows");
+  var outreachTable = byId("outreach-table"), outreachRows = byId("outreach-rows");
 
   var inForce = {version: 0, yaml: ""};
   var errors = [];  // [{line, message}] of the draft as last checked
@@ -284,6 +285,7 @@
     fill(replayErrors, []);
     replaySummary.textContent = "";
     replayTable.hidden = true;
+    outreachTable.hidden = true;
     bar.hidden = true;
     say(replayStatus, "starting…", "muted");
     send("POST", "/api/rules/replay", JSON.stringify({yaml: yaml.value, since: since.value})).then(function (a) {
@@ -366,8 +368,17 @@
       cells.push(el("td", {"class": "num"}, [minutes(r.agent_minutes_per_hour, zone)]), el("td", {}, [moments(r.moments)]));
       return el("tr", {"data-rule": show(r.id)}, cells);
     }));
-    if (!rules.length) replayRows.appendChild(el("tr", {}, [el("td", {colspan: 7}, ["The draft has no rules to try."])]));
+    if (!rules.length) replayRows.appendChild(el("tr", {}, [el("td", {colspan: 7}, ["The draft has no live rules to try."])]));
     replayTable.hidden = false;
+    // The outreach rules, tried on the customers (handrail.replays): how many each would have reached.
+    var reached = result.outreach && typeof result.outreach === "object" ? result.outreach : null;
+    fill(outreachRows, Object.keys(reached || {}).map(function (id) {
+      var r = reached[id] && typeof reached[id] === "object" ? reached[id] : {};
+      var by = r.by_channel && typeof r.by_channel === "object" ? r.by_channel : {};
+      return el("tr", {"data-outreach": show(id)}, [el("td", {}, [show(id)]), el("td", {"class": "num"}, [show(r.customers)]),
+        el("td", {}, [Object.keys(by).sort().map(function (c) { return show(by[c]) + " by " + show(c); }).join(", ") || "none"])]);
+    }));
+    outreachTable.hidden = !reached;
   }
 
   // -- start --------------------------------------------------------------------------------
