@@ -2,12 +2,10 @@
 
 import gzip
 import json
-import time
 from datetime import datetime
 
 import pytest
 
-from handrail.app import create_app
 from tracker import defaults, stream
 
 SHARDS = 4  # the app's STREAM_SHARDS
@@ -312,17 +310,6 @@ def test_per_site_rate_limit_counts_messages(app, client, redis, site):
                                           "batch": [track(messageId=f"b-{i}") for i in range(7)]})
     assert small.status_code == 200 and big.status_code == 429 and "site" in big.json["error"]
     assert len(stored(redis)) == 4
-
-
-def test_redis_unreachable_is_a_quick_503(redis_server, tmp_path, site):
-    """With Redis gone, the collector answers 503 with Retry-After at once, never hangs."""
-    app = create_app({"REDIS_URL": f"unix://{tmp_path}/nothing.sock", "ADMIN_TOKEN": "t"})
-    started = time.monotonic()
-    response = post_text(app.test_client(), "/v1/batch", {"writeKey": site["write_key"], "batch": [track()]})
-    elapsed = time.monotonic() - started
-    assert response.status_code == 503 and response.headers["Retry-After"]
-    assert response.json["success"] is False
-    assert elapsed < 1.0  # generous: the measured figure is in the note, speed targets live in make bench
 
 
 @pytest.mark.parametrize("properties, complaint", [

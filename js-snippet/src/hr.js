@@ -20,6 +20,7 @@
   let FIELD = 'input,select,textarea';
   let CONTROL = 'a,button,[role=button],[type=submit],[type=button]';
   let SS = 'sessionStorage';
+  let json = JSON.stringify; // as it is now: a script the page runs later may replace it
 
   let warn = (e) => console.warn('[handrail]', e);
   let warned = {};
@@ -29,7 +30,6 @@
   // Storage can throw (privacy modes, sandboxed frames): then nothing is kept.
   let get = safe((store, k) => w[store].getItem(k));
   let put = safe((store, k, v) => w[store][v == null ? 'removeItem' : 'setItem'](k, v));
-  let load = safe((k) => JSON.parse(get(SS, k)));
   let now = () => Date.now();
   let iso = (t) => new Date(t || now()).toISOString();
   let id = () => now().toString(36) + Math.random().toString(36).slice(2);
@@ -60,7 +60,9 @@
     let key = data('key');
     let api = data('api') || new URL(s.src).origin; // no trailing slash
     let url = api + '/v1/batch';
-    let ids = data('cookieless') != null ? SS : 'localStorage'; // never a cookie
+    // Never a cookie. Where localStorage throws (get gives undefined, where getItem of a key we never
+    // set gives null), this tab's sessionStorage keeps them, so that the next page has the same id.
+    let ids = data('cookieless') != null || get('localStorage', SS) !== null ? SS : 'localStorage';
     // Error messages: data-hr-error, and the site's own selector if it parses.
     let errors = '[data-hr-error]', errorSelector = data('error-selector');
     try { d.querySelector(errorSelector && (errors += ',' + errorSelector)); } catch (e) { warn(e); errors = '[data-hr-error]'; }
@@ -71,12 +73,13 @@
     put(ids, 'hr_aid', aid = aid || id());
     // What this tab kept from its last page (saved on pagehide): q, the undelivered messages, and
     // h, the last paths seen. busy: the batch in flight; due: when the clock may flush next.
-    let { q = [], h = [] } = load('hr') || {}, busy = 0, due = 0, wait = EVERY, minute = 0, count = 0;
+    let { q = [], h = [] } = safe(() => JSON.parse(get(SS, 'hr')))() || {};
+    let busy = 0, due = 0, wait = EVERY, minute = 0, count = 0;
     // page: this page's seconds visible (v), JS errors (e), exit intent (x), steps seen ('s' + name).
     let last = here(), referrer = d.referrer, page;
 
     let info = () => ({ url: clean(loc), path: loc.pathname, title: d.title, referrer: referrer && clean(referrer) });
-    let body = (batch) => JSON.stringify({ writeKey: key, batch: batch, sentAt: iso() });
+    let body = (batch) => json({ writeKey: key, batch: batch, sentAt: iso() });
 
     function send(m) {
       let t = now();
@@ -96,13 +99,17 @@
         // The page is going away: sendBeacon outlives it. After failures, the next page sends instead.
         while (wait == EVERY && q[0] && nav.sendBeacon(url, body(q.slice(0, BATCH)))) q.splice(0, BATCH);
         // The batch in flight may not arrive: it is sent again (the collector drops repeats).
-        return put(SS, 'hr', JSON.stringify({ q: [...(busy || []), ...q].slice(-KEEP), h: h }));
+        return put(SS, 'hr', json({ q: [...(busy || []), ...q].slice(-KEEP), h: h }));
       }
       if (busy || !q[0]) return;
+      // A JSON.stringify the page broke before we loaded throws or gives no text: the batch waits,
+      // rather than go out empty and be refused.
+      let out = body(q.slice(0, BATCH));
+      if (!out) return;
       busy = q.splice(0, BATCH);
       // A string body goes as text/plain: a simple request, no preflight. cors mode (the default)
       // lets us read the status; keepalive lets it finish if the page goes away meanwhile.
-      fetch(url, { method: 'POST', body: body(busy), keepalive: true })
+      fetch(url, { method: 'POST', body: out, keepalive: true })
         .then((r) => (r.json().then((j) => j.token && put(ids, 'hr_tok', tok = j.token), warn), r.status), () => 0)
         .then((status) => {
           let failed = !status || status == 429 || status > 499; // retried; any other 4xx: dropped
@@ -190,7 +197,6 @@
     let state = new WeakMap();
     // Calls f when an element's value becomes truthy or changes (an error shown, a new message).
     let changed = (e, value, f) => { if (value && value != state.get(e)) f(); state.set(e, value); };
-    let all = (selector, f) => d.querySelectorAll(selector).forEach(f);
 
     function fieldOf(e) {
       let f = attr(e, 'data-hr-error');
@@ -202,17 +208,17 @@
     let dirty;
     function scan() {
       dirty = 0;
-      all('[data-hr-step],[aria-invalid],' + errors, (e) => {
+      d.querySelectorAll('[data-hr-step],[aria-invalid],' + errors).forEach((e) => {
         let step = attr(e, 'data-hr-step'), invalid = attr(e, 'aria-invalid'), m;
         if (step) {
           if (!page['s' + step]) page['s' + step] = 1, track('Checkout Step Viewed', { step_name: step.slice(0, 40) });
         } else if (invalid) {
           changed(e, invalid == 'true', () => {
             m = d.getElementById((attr(e, 'aria-describedby') || '').split(' ')[0]);
-            formError(fieldName(e), m ? text(m, 150) : e.validationMessage);
+            formError(fieldName(e), m ? text(m) : e.validationMessage);
           });
         } else {
-          m = e.getClientRects().length && text(e, 150);
+          m = e.getClientRects().length && text(e); // formError masks the whole text, then cuts it
           changed(e, m, () => formError(fieldOf(e), m));
         }
       });
@@ -229,7 +235,7 @@
       // query), and track and flush: an answer is sent at once, an agent is waiting on it.
       inbox.onmessage = (e) => (widget = widget || import(api + '/hr-widget.js')).then((x) => x.default(e, track, flush), warn);
     }
-    let hang = () => inbox = inbox && inbox.close();
+    let hang = () => inbox = inbox?.close();
 
     calls = {
       track: track,
@@ -253,7 +259,7 @@
     };
 
     on(w, 'pagehide', () => { dead = 0; flush(1); hang(); }); // an open SSE keeps a page out of the bfcache
-    on(w, 'pageshow', (e) => { if (e.persisted) view(); });
+    on(w, 'pageshow', (e) => e.persisted && view());
 
     // The clock, every second: flush, (re)open the inbox once there is a token, scan what changed, then
     // what only a visible page counts.
