@@ -62,7 +62,7 @@ def add(redis, task: dict, who: str, text: str, name: str = "") -> dict:
     entry_id = pipe.execute()[0]
     message = entry(entry_id, {k.encode(): v.encode() for k, v in fields.items()})
     if who == AGENT:
-        inbox.post(redis, task["anonymous_id"], {"type": "chat", **message})
+        inbox.post(redis, task["anonymous_id"], {"type": "chat", **message}, site=task.get("site"))
     return message
 
 

@@ -27,7 +27,7 @@ def shopper_says():
     redis = _redis()
     site, anonymous_id = visitor_token.visitor(redis, current_app.config["VISITOR_SECRET"], body)
     origin = request.headers.get("Origin")
-    if origin and site["origins"] and sites.normal_origin(origin) not in site["origins"]:
+    if not sites.allows(site, origin):
         bad_request(403, f"origin {origin[:100]} may not chat with this write key")
     task_id = body.get("task_id")
     try:

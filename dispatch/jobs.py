@@ -17,7 +17,8 @@ def handle_decision(decision: dict) -> str:
     redis = get_current_job().connection
     task, _ = tasks.create(redis, decision)
     if task["channel"] == "chat" and task["invited_at"] is None:
-        inbox.post(redis, task["anonymous_id"], {"type": "invite", "text": task["message"], "task_id": task["id"]})
+        inbox.post(redis, task["anonymous_id"], {"type": "invite", "text": task["message"], "task_id": task["id"]},
+                   site=task.get("site"))
         tasks.mark_invited(redis, task["id"])
     # Failed too: a run that stopped at a bad setting queued no send (a queued one is not queued twice).
     elif task["channel"] in delivery.OUTSIDE and task["status"] in (tasks.OPEN, tasks.SENDING, tasks.FAILED):

@@ -58,7 +58,7 @@ def _site(body: dict) -> sites.Site:
     if site["revoked"]:
         bad_request(401, "this write key was revoked: ask the site's owner for the new one")
     origin = request.headers.get("Origin")
-    if origin and site["origins"] and sites.normal_origin(origin) not in site["origins"]:
+    if not sites.allows(site, origin):
         # Someone else's page carrying this write key: refused, so it cannot pollute the site's data.
         bad_request(403, f"origin {origin[:100]} may not send with this write key: the site allows "
                          f"{', '.join(site['origins'])}")

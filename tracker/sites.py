@@ -17,6 +17,12 @@ def normal_origin(url: str) -> str:
     return url.rstrip("/").lower()
 
 
+def allows(site: "Site", origin: str | None) -> bool:
+    """Whether a request from a page of ``origin`` may use the site's write key: any page when the site
+    registered no origins; a request with no Origin is no page's (a server, a library)."""
+    return not origin or not site["origins"] or normal_origin(origin) in site["origins"]
+
+
 def create(redis, name: str, origins: list[str]) -> Site:
     write_key = "wk_" + secrets.token_urlsafe(24)
     site_id = uuid.uuid4().hex[:12]
