@@ -22,16 +22,41 @@ class DocumentError(ValueError):
 
 def load(text: str):
     """Parse ``text``; raise DocumentError for YAML syntax errors and duplicate keys."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # YAML takes printable text only: a pasted control character
+        raise DocumentError(text.count("\n", 0, error.position) + 1,
+                            f"not valid YAML: character #x{error.character:04x} is not allowed") from None
     try:
         node = loader.get_single_node()
-        return _convert(loader, node) if node is not None else None
+        if node is None:
+            return None
+        _no_aliases(node)
+        return _convert(loader, node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         raise DocumentError(line, f"not valid YAML: {error.problem or error.context}") from None
     finally:
         loader.dispose()
+
+
+def _no_aliases(root) -> None:
+    """Refuse a node reached twice: an alias (``*name``) of an anchor. Rules have no use for them, and a few
+    lines of nested aliases expand to billions of nodes (the "billion laughs"). Walked in document order, so
+    the second time is the alias, reported on the line of the key or list that holds it."""
+    seen, todo = set(), [(root, root.start_mark.line + 1)]
+    while todo:
+        node, line = todo.pop()
+        if id(node) in seen:
+            raise DocumentError(line, "anchors and aliases (& and *) are not allowed here: write the rule out "
+                                      "in full")
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                todo += [(value, key.start_mark.line + 1), (key, key.start_mark.line + 1)]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += [(item, node.start_mark.line + 1) for item in reversed(node.value)]
 
 
 def _convert(loader, node):

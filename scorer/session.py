@@ -346,15 +346,21 @@ def timeline(state: dict) -> list[dict]:
 
 
 def dump(state: dict) -> bytes:
-    """The state as stored: JSON of at most MAX_STATE_BYTES. A session that would pass it (only one
-    full of maximal strings does) loses, in this order, the oldest timeline and recent entries, the
-    length of cart item names and traits, then the rest of those lists and the oldest message ids,
+    """The state as stored: JSON of at most MAX_STATE_BYTES, unless the texts never cut pass it alone (see
+    below). A session that would pass it (only one full of maximal strings does) loses, in this order, the
+    oldest timeline and recent entries, the length of cart item names and traits, then the rest of those
+    lists and the oldest message ids,
     at last the funnel's friction marks and steps (scorer.funnel).
     What is trimmed does not depend on the scorer's bookkeeping (room is kept for it), so that a
     recording replayed without a contact, a cooldown or stream ids rebuilds the same session."""
     raw = orjson.dumps(state)
     while len(raw) - _bookkeeping_bytes(state) > defaults.MAX_STATE_BYTES - BOOKKEEPING_ROOM:
-        _trim(state)
+        if not _trim(state):
+            # Only texts that are never cut are left: the ids the session is found and reached by, cart item
+            # ids, form field names, the time zone. Hostile ones (200 characters of emoji or of control
+            # characters, which JSON spells in 4 or 6 bytes) can pass the budget: stored anyway, not crashing
+            # the scorer on every read of the same entry.
+            break
         raw = orjson.dumps(state)
     return raw
 
@@ -371,7 +377,8 @@ def _bookkeeping_bytes(state: dict) -> int:
     return sum(len(orjson.dumps(state[name])) for name in BOOKKEEPING if name in state)
 
 
-def _trim(state: dict) -> None:
+def _trim(state: dict) -> bool:
+    """Drop or cut the next thing in the order dump gives; False when nothing is left to trim."""
     items = state["cart"]["items"]
     if len(state["timeline"]) > 4:
         del state["timeline"][0]
@@ -391,10 +398,9 @@ def _trim(state: dict) -> None:
         for item in items:
             item["name"] = ""
         state["traits"] = {}
-    elif funnel.trim(state):  # the funnel's marks and steps shortened, then dropped
-        pass
-    else:  # the caps on every list and string make this unreachable
-        raise ValueError(f"session {state['session'][:40]!r} cannot be held to {defaults.MAX_STATE_BYTES} bytes")
+    elif not funnel.trim(state):  # the funnel's marks and steps shortened, then dropped
+        return False
+    return True
 
 
 def public(state: dict) -> dict:

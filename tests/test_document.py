@@ -100,6 +100,17 @@ def test_yaml_syntax_error_has_its_line():
     assert line.startswith("rules.yaml:4: not valid YAML:")
 
 
+def test_anchors_and_aliases_are_refused_at_the_alias_and_a_billion_laughs_is_no_work():
+    """An alias is refused on its line; nine nested levels of ten aliases (10^9 nodes written out) are
+    refused as quickly, not expanded."""
+    text = ("defaults: &d {cooldown: 30m}\nsettings: *d\nrules: []\n")
+    assert errors_of(text) == ["rules.yaml:2: anchors and aliases (& and *) are not allowed here: write the rule "
+                               "out in full"]
+    laughs = ["a0: &a0 [lol]"] + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
+    (line,) = errors_of("\n".join(laughs) + "\nrules: []\n")
+    assert "anchors and aliases" in line
+
+
 @pytest.mark.parametrize("holdout", ["1", "1.5", "-0.1", "lots", "true"])
 def test_holdout_out_of_range_is_refused(holdout):
     """A holdout outside [0, 1), or not a number, is refused saying what is allowed."""

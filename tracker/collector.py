@@ -117,12 +117,18 @@ def _validate(raw_messages: list, batch: dict, where: str = "batch[{}]") -> tupl
         sent_at = raw.get("sentAt") if isinstance(raw.get("sentAt"), str) else None
         if sent_at:
             try:
-                _correct_clock(message, sent_at, _skew(sent_at, received_at), received_at)
+                skew = _skew(sent_at, received_at)
             except ValueError:
                 errors.append(f"{where.format(index)}.sentAt: must be an ISO 8601 time like 2026-11-23T10:00:00Z")
                 continue
         else:
-            _correct_clock(message, batch_sent_at, batch_skew, received_at)
+            sent_at, skew = batch_sent_at, batch_skew
+        try:
+            _correct_clock(message, sent_at, skew, received_at)
+        except ValueError:  # a time near year 1 or 9999 moved by a skew of centuries: no date can hold it
+            errors.append(f"{where.format(index)}.timestamp: {message['timestamp'][:40]} is out of range once "
+                          f"corrected for the sender's clock (sentAt {sent_at[:40]})")
+            continue
         body = stream.encode(message)
         size = len(body)
         if size > defaults.MAX_MESSAGE_BYTES:

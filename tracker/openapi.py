@@ -34,6 +34,7 @@ class ErrorSchema(Schema):
 ERRORS = {
     "400": "malformed JSON or an invalid message: nothing of the request was stored",
     "401": "missing, unknown or revoked write key",
+    "403": "a page of an origin the site did not register (Origin header) may not send with its write key",
     "413": "body over 500 KB (after gzip is unpacked)",
     "429": "rate limit of the IP address or the site: see Retry-After",
     "503": "storage unavailable: retry later",
@@ -68,7 +69,12 @@ def build() -> dict:
             "requestBody": {"required": True, "content": {"application/json": body, "text/plain": body}},
             "responses": responses,
         }})
-    return spec.to_dict()
+    document = spec.to_dict()
+    # Each message of a batch is validated as a Message (one by one, for errors that say which): say so,
+    # rather than the plain objects the wire schema's List(Dict) reads as.
+    batch = document["components"]["schemas"]["Batch"]["properties"]["batch"]
+    batch["items"] = {"$ref": "#/components/schemas/Message"}
+    return document
 
 
 @bp.get("/v1/openapi.json")
