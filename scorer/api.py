@@ -9,7 +9,7 @@ from scorer import keys, session
 bp = Blueprint("sessions_api", __name__)
 
 
-@bp.get("/api/sessions/<anonymous_id>")
+@bp.get("/api/sessions/<path:anonymous_id>")  # path: a library's anonymousId may hold a "/"
 def show(anonymous_id: str):
     raw = current_app.extensions["redis"].get(keys.session(anonymous_id[:200]))
     state = json.loads(raw) if raw is not None else None

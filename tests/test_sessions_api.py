@@ -17,6 +17,12 @@ def test_the_admin_sees_any_session_and_an_unknown_one_is_404(client, admin, red
     assert client.get("/api/sessions/nobody", headers=admin).status_code == 404
 
 
+def test_an_id_with_a_slash_is_found_as_the_console_asks_for_it(client, admin, redis):
+    """Segment's libraries let a shop pick any anonymousId: the console asks with encodeURIComponent."""
+    live_session(redis, "shop/42", "site-a")
+    assert client.get("/api/sessions/shop%2F42", headers=admin).json["anonymous_id"] == "shop/42"
+
+
 def test_an_agent_of_one_shop_cannot_read_another_shops_shopper(client, redis):
     """Ann serves Boots only: a Hats shopper's session is as unknown to her as a made-up id."""
     boots, hats = sites.create(redis, "Boots", []), sites.create(redis, "Hats", [])
