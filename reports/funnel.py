@@ -8,6 +8,8 @@ Steps come in checkout order: the scorer's own steps in STEP_ORDER, and the step
 a full hour, last of them).
 """
 
+import heapq
+
 from reports import hours
 from scorer import funnel as scorer_funnel
 from scorer import keys
@@ -45,13 +47,13 @@ def steps(counts: dict[str, float]) -> list[dict]:
 def friction(counts: dict[str, float], shown: int = FRICTION_ROWS) -> list[dict]:
     """The ``shown`` (page, kind, detail) signals most often in abandoned sessions: sessions with the signal,
     of those abandoned, abandon_rate = abandoned / sessions."""
-    rows = []
+    ranked = []  # a month holds tens of thousands of signals: rows are made for the ones shown only
     for field, sessions in counts.items():
-        parts = field.split("|")
-        if parts[0] != "friction" or len(parts) != 4:
-            continue
-        abandoned = counts.get("friction_abandoned|" + field.split("|", 1)[1], 0)
-        rows.append({"page": parts[1], "kind": parts[2], "detail": parts[3], "sessions": sessions,
-                     "abandoned": abandoned, "abandon_rate": _share(abandoned, sessions)})
-    rows.sort(key=lambda row: (-row["abandoned"], -row["sessions"], row["page"], row["kind"], row["detail"]))
-    return rows[:shown]
+        if field.startswith("friction|"):
+            name = field[len("friction|"):]
+            parts = name.split("|")
+            if len(parts) == 3:
+                ranked.append((-counts.get("friction_abandoned|" + name, 0), -sessions, parts))
+    return [{"page": page, "kind": kind, "detail": detail, "sessions": -sessions, "abandoned": -abandoned,
+             "abandon_rate": _share(-abandoned, -sessions)}
+            for abandoned, sessions, (page, kind, detail) in heapq.nsmallest(shown, ranked)]
