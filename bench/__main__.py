@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import collector, lookup, redis_down, replay, reports, scorer
+from bench import collector, e2e, lookup, redis_down, replay, reports, scorer
 
-BENCHMARKS = (collector, scorer, replay, reports, lookup, redis_down)  # each has main(argv) -> exit status
+BENCHMARKS = (collector, scorer, replay, reports, lookup, redis_down, e2e)  # each has main(argv) -> exit status
 
 
 def main() -> int:

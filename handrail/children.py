@@ -8,7 +8,8 @@ PR_SET_PDEATHSIG = 1  # prctl option, from <linux/prctl.h>
 
 
 def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: the kernel sends SIGTERM when the parent dies.
+    # Runs in the child between fork and exec: the kernel sends SIGTERM when the parent dies (strictly,
+    # when the parent's thread that spawned it ends: spawn from a thread that lives as long as the child).
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
