@@ -123,6 +123,7 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
         if not redis_url:
             embedded = EmbeddedRedis(data_dir).start()
             redis_url = embedded.url
+            supervisor.watch("redis", embedded.running, embedded.start)  # killed: started again on its AOF
         connection = connect(redis_url, data_dir)
         token = admin_token(data_dir)
         _install_rules(connection, rules_file)

@@ -102,6 +102,9 @@ class EmbeddedRedis:
         self._wait_ready()
         return self
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         client = redis.Redis.from_url(self.url)

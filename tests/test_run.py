@@ -3,6 +3,7 @@
 import json
 import signal
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -120,3 +121,64 @@ def test_with_a_redis_url_no_server_is_started(tmp_path):
             assert "redis-server" not in names and "handrail scorer" in names
         finally:
             service.stop()
+
+
+def _one(service: Service, name: str) -> psutil.Process:
+    def named(process) -> bool:
+        try:
+            return name in " ".join(process.cmdline())
+        except psutil.NoSuchProcess:  # gone, or a zombie (rq's scheduler child when Redis went away)
+            return False
+
+    (found,) = [p for p in service.descendants() if named(p)]
+    return found
+
+
+def test_a_process_killed_is_started_again_and_nothing_is_lost(tmp_path):
+    """kill -9 of the scorer and of the embedded Redis: both come back by themselves (Redis on its AOF), the
+    session written before is there, and a shopper stuck afterwards still gets a task."""
+    service = Service(tmp_path / "var").start()
+    try:
+        site = _admin(service, "POST", "/api/sites", {"name": "Shop"})
+        _admin(service, "POST", "/api/agents", {"name": "ann", "skills": ["chat"]})
+        _admin(service, "PATCH", "/api/agents/ann", {"status": "available"})
+        before = _shopper_not_held_out()
+        _post(service, site["write_key"], _stuck(before)[:2])
+
+        def applied():
+            """the first shopper's session is kept"""
+            try:
+                return service.api(f"/api/sessions/{before}")["step"] == "payment"
+            except urllib.error.HTTPError:
+                return False
+
+        _wait_for(applied)
+        scorer, redis_server = _one(service, "handrail scorer"), _one(service, "redis-server")
+        scorer.kill()
+        redis_server.kill()
+
+        def back():
+            """a new scorer and a new redis-server run"""
+            try:
+                return (_one(service, "handrail scorer").pid != scorer.pid
+                        and _one(service, "redis-server").pid != redis_server.pid)
+            except ValueError:  # not started again yet
+                return False
+
+        _wait_for(back, timeout=30)
+        assert service.process.poll() is None  # handrail run itself carried on
+        after = _shopper_not_held_out()
+
+        def posted():
+            """the collector takes events again"""
+            try:
+                _post(service, site["write_key"], _stuck(after))
+                return True
+            except urllib.error.HTTPError:  # 503 while Redis loads its AOF
+                return False
+
+        _wait_for(posted, timeout=30)
+        _wait_for(lambda: [t for t in service.api("/api/tasks")["tasks"] if t["anonymous_id"] == after], timeout=30)
+        assert service.api(f"/api/sessions/{before}")["cart"]["value"] == 349.0
+    finally:
+        assert service.stop() == 0
