@@ -36,6 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["redis"] = redis.Redis.from_url(
         url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=1.0, retry=Retry(NoBackoff(), 0),
         health_check_interval=30)
+    # The collector's own: a hung Redis (connections taken, nothing answered) is a 503 within REDIS_TIMEOUT,
+    # which the snippet retries; a write that was applied after all is dropped then as a repeated messageId.
+    app.extensions["redis_collector"] = redis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT, retry=Retry(NoBackoff(), 0),
+        health_check_interval=30)
     # ...while the server-sent event streams wait on blocking reads of several seconds.
     # (redis-py 8 reads with a 5 s timeout by default: as long as one blocking read, so give it more.)
     app.extensions["redis_streaming"] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT,

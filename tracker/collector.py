@@ -52,7 +52,7 @@ def _site(body: dict) -> sites.Site:
     write_key = (auth.username if auth else None) or body.get("writeKey")
     if not isinstance(write_key, str) or not write_key:
         bad_request(401, "write key missing: send it as the HTTP Basic user name or as 'writeKey'")
-    site = current_app.extensions["sites"].get(current_app.extensions["redis"], write_key)
+    site = current_app.extensions["sites"].get(current_app.extensions["redis_collector"], write_key)
     if site is None:
         bad_request(401, "unknown write key")
     if site["revoked"]:
@@ -149,7 +149,7 @@ def _accept(site: sites.Site, accepted: tuple[list[dict], list[bytes]]):
     config = app.config
     messages, bodies = accepted
     limits = stream.Limits(ip=config["RATE_LIMIT_IP"], site=config["RATE_LIMIT_SITE"])
-    outcome = stream.append(app.extensions["redis"], site["id"], messages, config["STREAM_SHARDS"],
+    outcome = stream.append(app.extensions["redis_collector"], site["id"], messages, config["STREAM_SHARDS"],
                             limits, request.remote_addr or "-", bodies)
     if outcome.limited:
         answer = errors.response(429, f"too many requests from this {outcome.limited}: "
@@ -186,7 +186,7 @@ def batch():
     # a sendBeacon (Sec-Fetch-Mode no-cors), whose answer nobody reads: the token would be lost with it.
     readable = request.headers.get("Sec-Fetch-Mode", "cors") == "cors"
     if answer.status_code == 200 and request.headers.get("Origin") and readable:
-        token = visitor_token.for_batch(current_app.extensions["redis"], current_app.config["VISITOR_SECRET"],
+        token = visitor_token.for_batch(current_app.extensions["redis_collector"], current_app.config["VISITOR_SECRET"],
                                         site["id"], accepted[0])
         if token:
             answer.set_data(orjson.dumps({"success": True, "token": token}))
