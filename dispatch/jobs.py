@@ -12,14 +12,16 @@ from tracker import inbox
 
 def handle_decision(decision: dict) -> str:
     """Make the task (offered to an agent at once when one can take it), then deliver the contact. Safe to
-    run twice for one decision: the task is created once, the invitation is posted only while the task
-    does not record it, and an email, text or webhook is queued once (its own job, retried on its own)."""
+    run twice for one decision: the task is created once, the invitation is posted by the one run that
+    records it, and an email, text or webhook is queued once (its own job, retried on its own)."""
     redis = get_current_job().connection
     task, _ = tasks.create(redis, decision)
     if task["channel"] == "chat" and task["invited_at"] is None:
-        inbox.post(redis, task["anonymous_id"], {"type": "invite", "text": task["message"], "task_id": task["id"]},
-                   site=task.get("site"))
-        tasks.mark_invited(redis, task["id"])
+        # Recorded before it is posted, as the other channels check and set before they send: a run killed
+        # between the two leaves the shopper uninvited, never invited twice.
+        if tasks.mark_invited(redis, task["id"]):
+            inbox.post(redis, task["anonymous_id"], {"type": "invite", "text": task["message"],
+                                                     "task_id": task["id"]}, site=task.get("site"))
     # Failed too: a run that stopped at a bad setting queued no send (a queued one is not queued twice).
     elif task["channel"] in delivery.OUTSIDE and task["status"] in (tasks.OPEN, tasks.SENDING, tasks.FAILED):
         try:

@@ -329,8 +329,15 @@ def close(redis, task_id: str, outcome: str, by: str | None = None) -> dict:
     return task
 
 
-def mark_invited(redis, task_id: str) -> dict:
+def mark_invited(redis, task_id: str) -> bool:
+    """Record that the shopper is being invited: True for the one call that records it, False after."""
     def change(task):
+        if task.get("invited_at") is not None:
+            raise TaskError(f"task {task_id} was invited already")
         task["invited_at"] = _now()
 
-    return update(redis, task_id, change)
+    try:
+        update(redis, task_id, change)
+    except TaskError:
+        return False
+    return True

@@ -41,3 +41,14 @@ def test_invitation_goes_only_to_that_shopper(redis):
     """Another shopper's inbox stays empty."""
     run(redis, decision("d-1", "anon-1"))
     assert invites(redis, "anon-2") == []
+
+
+def test_a_run_killed_between_recording_and_posting_the_invitation_never_invites_twice(redis):
+    """The invitation is recorded before it is posted: a run that died after recording it (the task says
+    invited, nothing was posted) is followed by a run that posts nothing, at most once being the rule for a
+    contact. Also when two runs race, only the one that recorded it posts."""
+    tasks.create(redis, decision("d-1", "anon-1"))
+    assert tasks.mark_invited(redis, "d-1") is True  # the killed run got this far
+    run(redis, decision("d-1", "anon-1"))
+    assert invites(redis, "anon-1") == []
+    assert tasks.mark_invited(redis, "d-1") is False
