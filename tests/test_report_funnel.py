@@ -94,6 +94,17 @@ def test_a_hostile_session_adds_only_a_few_capped_fields(redis):
     assert len(stored) <= 20 and all(len(field) <= 300 for field in stored)
 
 
+def flood(redis, scorer, at: int, bots: int) -> None:
+    """``bots`` abandoned sessions at shipping, each with 4 form errors on fields no other has."""
+    for first in range(0, bots, 20):  # 180 messages: one read takes them all, so no session ends half-read
+        messages = []
+        for n in range(first, first + 20):
+            messages += checkout(at, f"bot-{n}", through=("shipping",)) + [
+                event("Form Error", {"field": f"field-{n}-{k}"}, at, f"bot-{n}") for k in range(4)]
+        stream.append(redis, SITE, messages, SHARDS)
+        drain(scorer)
+
+
 def test_distinct_friction_beyond_the_hours_bound_is_counted_as_other(redis):
     """300 abandoned sessions, each with 4 errors on fields no other has: the hour's hash stops growing at its
     bound, what did not fit shows as "(other)" form errors, and the error counted before the flood keeps
@@ -103,13 +114,7 @@ def test_distinct_friction_beyond_the_hours_bound_is_counted_as_other(redis):
     stream.append(redis, SITE, checkout(at, "first", through=("shipping",)) + [
         event("Form Error", {"field": "postcode"}, at, "first")], SHARDS)
     drain(scorer)
-    for first in range(0, 300, 20):  # 180 messages: one read takes them all, so no session ends half-read
-        flood = []
-        for n in range(first, first + 20):
-            flood += checkout(at, f"bot-{n}", through=("shipping",)) + [
-                event("Form Error", {"field": f"field-{n}-{k}"}, at, f"bot-{n}") for k in range(4)]
-        stream.append(redis, SITE, flood, SHARDS)
-        drain(scorer)
+    flood(redis, scorer, at, 300)
     stream.append(redis, SITE, checkout(at, "last", through=("shipping",)) + [
         event("Form Error", {"field": "postcode"}, at, "last")], SHARDS)
     drain(scorer)
@@ -132,13 +137,7 @@ def test_a_days_hash_has_its_own_bound_and_a_whole_day_report_still_counts_every
     monkeypatch.setattr(scorer_funnel, "DAY_FIELDS", 200)
     scorer = scorer_with(redis, [], RULES)
     at = ended_long_ago()
-    for first in range(0, 100, 20):
-        flood = []
-        for n in range(first, first + 20):
-            flood += checkout(at, f"bot-{n}", through=("shipping",)) + [
-                event("Form Error", {"field": f"field-{n}-{k}"}, at, f"bot-{n}") for k in range(4)]
-        stream.append(redis, SITE, flood, SHARDS)
-        drain(scorer)
+    flood(redis, scorer, at, 100)
     hour = hours.hour_of(at / 1000)
     assert redis.hlen(hours.day_key(keys.REPORT, hour // 24)) <= 200 + scorer_funnel.ALWAYS_FIELDS
     assert redis.hlen(hours.hour_key(keys.REPORT, hour)) > 400  # the hour's bound is the larger here
