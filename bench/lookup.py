@@ -36,7 +36,7 @@ from bench.collector import machine
 from bench.load import ROOT
 from bench.openloop import percentile
 from bench.processes import Gunicorn, cpu_seconds, flags
-from bench.reports import SETTINGS, Client
+from bench.reports import SETTINGS, Client, latency_lines
 from dispatch import chat, customers, tasks
 from handrail.embedded_redis import EmbeddedRedis
 from tracker import sites
@@ -126,13 +126,7 @@ def measure(client: Client, count: int, requests: int, warmup: int, seed: int, p
 
 
 def table(result: dict) -> str:
-    lines = [f"{'figure':<28}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}  target      result",
-             f"{'-' * 28}{'-' * 36}  ----------  ------"]
-    for name, figure in result["requests"].items():
-        held = name in MEASURED
-        verdict = ("ok" if figure["p99_ms"] < TARGET_MS else "FAIL") if held else ""
-        lines.append(f"{name:<28}{figure['p50_ms']:>9,.1f}{figure['p99_ms']:>9,.1f}{figure['max_ms']:>9,.1f}"
-                     f"{figure['gunicorn_cpu_ms']:>9,.1f}  {f'p99 < {TARGET_MS}' if held else '':<10}  {verdict}")
+    lines = latency_lines(result["requests"], MEASURED, TARGET_MS, width=28)
     kept = result["kept"]
     lines += ["", f"{kept['customers']:,} customers in 3 shops ({kept['orders']:,} orders, {kept['carts']:,} carts left, "
                   f"{kept['tasks']:,} past tasks), kept in {kept['seconds']} s; {result['requests_each']} requests "

@@ -219,14 +219,21 @@ def measure(client: Client, requests: int, warmup: int, pids) -> dict:
     return figures
 
 
+def latency_lines(requests: dict, measured, target_ms: float, width: int = 34) -> list[str]:
+    """The latency table of a web benchmark (this one's and bench.lookup's): a row per route, the routes in
+    ``measured`` held to p99 < ``target_ms``."""
+    lines = [f"{'figure':<{width}}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}  target      result",
+             f"{'-' * width}{'-' * 36}  ----------  ------"]
+    for name, figure in requests.items():
+        held = name in measured
+        verdict = ("ok" if figure["p99_ms"] < target_ms else "FAIL") if held else ""
+        lines.append(f"{name:<{width}}{figure['p50_ms']:>9,.1f}{figure['p99_ms']:>9,.1f}{figure['max_ms']:>9,.1f}"
+                     f"{figure['gunicorn_cpu_ms']:>9,.1f}  {f'p99 < {target_ms}' if held else '':<10}  {verdict}")
+    return lines
+
+
 def table(result: dict) -> str:
-    lines = [f"{'figure':<34}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}  target      result",
-             f"{'-' * 34}{'-' * 36}  ----------  ------"]
-    for name, figure in result["requests"].items():
-        held = name in MEASURED
-        verdict = ("ok" if figure["p99_ms"] < TARGET_MS else "FAIL") if held else ""
-        lines.append(f"{name:<34}{figure['p50_ms']:>9,.1f}{figure['p99_ms']:>9,.1f}{figure['max_ms']:>9,.1f}"
-                     f"{figure['gunicorn_cpu_ms']:>9,.1f}  {f'p99 < {TARGET_MS}' if held else '':<10}  {verdict}")
+    lines = latency_lines(result["requests"], MEASURED, TARGET_MS)
     seeded = result["seeded"]
     lines += ["", f"{seeded['sessions']:,} sessions over {result['days']} days: {seeded['hashes']:,} hourly and "
                   f"{seeded['day_hashes']:,} daily hashes, "
