@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["redis_streaming"] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT,
                                                              socket_timeout=sse.BLOCK / 1000 + 10)
     app.extensions["sites"] = sites.Cache()
+    app.wsgi_app = collector.Collector(app, app.wsgi_app)  # the collector's POSTs, before Flask: see its docstring
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]))
     app.session_interface = ConsoleSessions()
@@ -89,7 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
     def _redis_down(error):
-        response = errors.response(503, "storage unavailable, try again shortly")
+        response = errors.response(503, errors.UNAVAILABLE)
         response.headers["Retry-After"] = "5"
         return response
 

@@ -1,8 +1,10 @@
 """The collector (tracker/collector.py): the Segment HTTP Tracking API shape, all of a request or nothing."""
 
 import gzip
+import http.client
 import json
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -332,3 +334,43 @@ def test_a_browser_messages_user_agent_comes_from_its_request(client, redis, sit
     post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(), own]}, headers=headers)
     agents = sorted(m["context"]["userAgent"] for m in stored(redis))
     assert agents == ["Mozilla/5.0 (Test)", "Own/1.0"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_method_other_than_post_is_405_naming_post(client, redis, site, method):
+    """The collector's routes take POST (and the browser's OPTIONS): anything else is a JSON 405 saying so."""
+    response = client.open("/v1/track", method=method, headers={"Origin": "http://shop.test"})
+    assert_refused(response, 405, "POST")
+    assert response.headers["Allow"] == "POST, OPTIONS"
+    assert response.headers["Access-Control-Allow-Origin"] == "http://shop.test"
+
+
+def _chunked(live_server: str, body: bytes, chunk: int = 4096) -> tuple[int, dict]:
+    """POST /v1/batch over real HTTP with Transfer-Encoding: chunked (no Content-Length), as a streaming
+    server library may send it."""
+    address = urlsplit(live_server)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    pieces = (body[i:i + chunk] for i in range(0, len(body), chunk))
+    connection.request("POST", "/v1/batch", body=pieces, headers={"Content-Type": "application/json"},
+                       encode_chunked=True)
+    answer = connection.getresponse()
+    status, payload = answer.status, json.loads(answer.read())
+    connection.close()
+    return status, payload
+
+
+def test_a_chunked_body_is_read_to_its_end(live_server, redis, site):
+    """A body sent in chunks, with no Content-Length, is read whole: all 40 messages are stored."""
+    batch = [track(messageId=f"m-{i}", properties={"note": "x" * 500}) for i in range(40)]
+    status, payload = _chunked(live_server, json.dumps({"writeKey": site["write_key"], "batch": batch}).encode())
+    assert (status, payload) == (200, {"success": True})
+    assert len(stored(redis)) == 40
+
+
+def test_a_chunked_body_over_500_kb_is_413(live_server, redis, site):
+    """Without a Content-Length to refuse on, the limit holds while the chunks are read."""
+    padding = "x" * (defaults.MAX_BATCH_BYTES + 1)
+    body = json.dumps({"writeKey": site["write_key"], "batch": [track()], "pad": padding}).encode()
+    status, payload = _chunked(live_server, body)
+    assert status == 413 and str(defaults.MAX_BATCH_BYTES) in payload["error"]
+    assert stored(redis) == []

@@ -46,26 +46,54 @@ def _passes(function):
     return check
 
 
+def _max_length_only(field: fields.Field) -> int | None:
+    """N when the field's one validator is Length(max=N), the common case: checked inline, no call a check."""
+    validators = field.validators
+    if len(validators) == 1 and isinstance(validators[0], validate.Length):
+        length = validators[0]
+        if length.min is None and length.equal is None and length.max is not None:
+            return length.max
+    return None
+
+
 def _kind(field: fields.Field):
     """A function that returns the loaded value or raises _Fallback."""
     checks = _value_checks(field)
     if isinstance(field, fields.String):
+        limit = _max_length_only(field)
+        if limit is not None:
+            def loaded(value):
+                if type(value) is not str or len(value) > limit:
+                    raise _Fallback
+                return value
+
+            return loaded
+
         def load(value):
             if type(value) is not str:
                 raise _Fallback
             return value
     elif isinstance(field, fields.Dict):
-        key_checks = _value_checks(field.key_field) if field.key_field is not None else []
         if field.value_field is not None:
             raise TypeError("fastload takes Dict fields without a value field")
-
-        def load(value):
-            if type(value) is not dict:
-                raise _Fallback
-            for key in value:
-                if type(key) is not str or not all(check(key) for check in key_checks):
+        key_checks = _value_checks(field.key_field) if field.key_field is not None else []
+        key_limit = _max_length_only(field.key_field) if field.key_field is not None else None
+        if key_limit is not None:
+            def load(value):
+                if type(value) is not dict:
                     raise _Fallback
-            return value
+                for key in value:
+                    if type(key) is not str or len(key) > key_limit:
+                        raise _Fallback
+                return value
+        else:
+            def load(value):
+                if type(value) is not dict:
+                    raise _Fallback
+                for key in value:
+                    if type(key) is not str or not all(check(key) for check in key_checks):
+                        raise _Fallback
+                return value
     elif isinstance(field, fields.List) and isinstance(field.inner, fields.Dict) and field.inner.key_field is None:
         def load(value):
             if type(value) is not list or not all(type(item) is dict for item in value):
@@ -73,6 +101,9 @@ def _kind(field: fields.Field):
             return value
     else:
         raise TypeError(f"fastload does not know the field {field!r}")
+
+    if not checks:
+        return load
 
     def loaded(value):
         value = load(value)
