@@ -249,14 +249,15 @@ def table(result: dict) -> str:
     lines += ["", f"median of {load['rounds']} round(s) (min-max in brackets), on {m['nproc']} x {m['cpu_model']}",
               f"gunicorn: {g['command']}",
               "cores used per run, median over rounds (gunicorn / redis / load generator / other: kernel and "
-              "processes outside the benchmark):"]
-    busy = False
+              "processes outside the benchmark / steal: taken by the hypervisor from this virtual machine):"]
+    busy = stolen = False
     for app, runs in result["rounds"].items():
         cells = []
         for name in runs[0]:
             cores = {k: statistics.median(r[name][f"{k}_cores"] for r in runs)
-                     for k in ("server", "redis", "generator", "other")}
+                     for k in ("server", "redis", "generator", "other", "machine_steal")}
             busy = busy or cores["other"] > BUSY
+            stolen = stolen or max(r[name]["machine_steal_cores"] for r in runs) > BUSY
             cells.append(f"{name} " + "/".join(f"{v:.2f}" for v in cores.values()))
         lines.append(f"  {app:9}  " + "   ".join(cells))
     rewrites = [f"round {i} {name}" for i, runs in enumerate(result["rounds"]["collector"], 1)
@@ -267,6 +268,9 @@ def table(result: dict) -> str:
         lines.append("  note: the collector's source changed during the run: rounds may have measured different code")
     if busy:
         lines.append(f"  note: more than {BUSY} cores went to other work during some runs: figures understate")
+    if stolen:
+        lines.append(f"  note: the hypervisor took more than {BUSY} cores during some runs (steal): their figures "
+                     "understate; compare the bare baseline's round beside them")
     failed = [c for c in result["checks"] if not c["ok"]]
     lines.append(f"stream check (stored = answered 200): {len(result['checks']) - len(failed)} of "
                  f"{len(result['checks'])} collector runs ok")
