@@ -42,6 +42,7 @@ from bench.parts import WEB, Parts
 from bench.processes import cpu_seconds, machine_cpu_seconds
 from bench.shoppers import RULES, Plan, drive
 from dispatch import agents
+from dispatch import keys as dispatch_keys
 from handrail.scorer_process import make_queue
 from rules import store as rules_store
 from scorer import keys as scorer_keys
@@ -131,8 +132,8 @@ def consumed(redis, shards: int) -> bool:
         group = groups.get(scorer_keys.GROUP)
         if group is None or group["pending"] or group["last-delivered-id"] != last:
             return False
-    queue = make_queue(redis)
-    return queue.count == 0 and StartedJobRegistry(queue=queue).count == 0
+    queues = [make_queue(redis, name) for name in dispatch_keys.QUEUES]
+    return all(queue.count == 0 and StartedJobRegistry(queue=queue).count == 0 for queue in queues)
 
 
 def applied_events(redis) -> tuple[int, int]:

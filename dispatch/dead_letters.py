@@ -17,8 +17,9 @@ class NoSuchDeadLetter(KeyError):
     pass
 
 
-def _registry(redis) -> FailedJobRegistry:
-    return FailedJobRegistry(keys.QUEUE, connection=redis, serializer=JSONSerializer)
+def _registries(redis) -> list[FailedJobRegistry]:
+    """Each dispatch queue keeps its own failed jobs (a decision's, a channel's)."""
+    return [FailedJobRegistry(name, connection=redis, serializer=JSONSerializer) for name in keys.QUEUES]
 
 
 def _error(job: Job) -> str:
@@ -44,16 +45,21 @@ def describe(job: Job) -> dict:
 
 
 def listing(redis, limit: int = LIMIT) -> list[dict]:
-    ids = _registry(redis).get_job_ids(0, limit - 1, desc=True)
-    return [describe(job) for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer) if job]
+    ids = [job_id for registry in _registries(redis) for job_id in registry.get_job_ids(0, limit - 1, desc=True)]
+    found = [describe(job) for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer) if job]
+    return sorted(found, key=lambda letter: letter["failed_at"] or 0, reverse=True)[:limit]
 
 
 def retry(redis, job_id: str) -> dict:
     """Put a dead letter back on the queue for one more attempt; its task says sending again."""
-    try:
-        job = _registry(redis).requeue(job_id[:200])
-    except (NoSuchJobError, InvalidJobOperation):
-        raise NoSuchDeadLetter(job_id) from None
+    for registry in _registries(redis):
+        try:
+            job = registry.requeue(job_id[:200])
+            break
+        except (NoSuchJobError, InvalidJobOperation):
+            continue
+    else:
+        raise NoSuchDeadLetter(job_id)
     task_id, _ = _subject(job)
 
     def sending(task):

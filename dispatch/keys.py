@@ -5,6 +5,10 @@ TASKS = "hr:tasks"  # sorted set: task id -> created_at (ms), for listing newest
 TASK_DEADLINES = "hr:task_deadlines"  # sorted set: id of an open or offered task -> when it expires (s)
 FEED = "hr:taskfeed"  # stream of task changes, which the console follows live
 QUEUE = "handrail"  # the RQ queue name of dispatch jobs
+# The scorer's decisions: a shopper is waiting on each, so a dispatch worker takes them before QUEUE's jobs
+# (outcomes, customer profiles, expiries), which the scorer queues in bursts.
+DECISIONS = "handrail-decisions"
+QUEUES = (DECISIONS, QUEUE)  # what a dispatch worker listens to, in the order it takes jobs
 CHAT = "hr:chat:{task}"  # stream of one task's chat messages (who, text, at): its transcript, followed live
 TRANSCRIPT = "hr:transcript:{customer}"  # stream of a customer's chat messages over all tasks (task field)
 CHAT_RATE = "hr:chat_rate:{who}"  # messages a shopper sent in the current minute, expiring

@@ -15,6 +15,7 @@ import redis
 
 from dispatch import agents, dead_letters
 from dispatch import defaults as dispatch_defaults
+from dispatch import keys as dispatch_keys
 from dispatch import login as agent_login
 from dispatch import tasks as dispatch_tasks
 from handrail import replays
@@ -144,7 +145,7 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
         # events/s the customer-profile jobs queued up and a decision waited seconds for its task (bench/e2e.py).
         supervisor.start("worker", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--with-scheduler",
                                     "--serializer", "json", "--worker-class", "rq.worker.SimpleWorker",
-                                    "handrail"], env)
+                                    *dispatch_keys.QUEUES], env)
         # Replays have their own queue and worker: a long one never holds up a dispatch job.
         supervisor.start("replay", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--serializer", "json",
                                     scorer_keys.REPLAY_QUEUE], env)

@@ -25,8 +25,8 @@ COUPON_JOB = "dispatch.jobs.coupon_entered"
 RETRY = Retry(max=3, interval=[1, 5, 15])  # seconds between attempts
 
 
-def make_queue(connection) -> Queue:
-    return Queue(dispatch_keys.QUEUE, connection=connection, serializer=JSONSerializer)
+def make_queue(connection, name: str = dispatch_keys.QUEUE) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
 def enqueuer(queue: Queue):
@@ -70,6 +70,12 @@ def outcome_enqueuer(queue: Queue):
     return on_outcome
 
 
+def callbacks(connection) -> dict:
+    """The scorer's on_decision and on_outcome: decisions go on their own queue, which workers take first."""
+    return {"on_decision": enqueuer(make_queue(connection, dispatch_keys.DECISIONS)),
+            "on_outcome": outcome_enqueuer(make_queue(connection))}
+
+
 def run(redis_url: str, shards: int, name: str | None = None, secret: str | None = None,
         replay_days: float = defaults.REPLAY_DAYS) -> None:
     connection = redis.Redis.from_url(redis_url)
@@ -79,10 +85,9 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
     checkpointer = checkpoint.Checkpointer(connection, checkpoint.signing_key(secret)) if secret else None
     if checkpointer is None:
         log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
-    queue = make_queue(connection)
-    scorer = Scorer(connection, shards, enqueuer(queue), name=name, checkpointer=checkpointer,
+    scorer = Scorer(connection, shards, name=name, checkpointer=checkpointer,
                     free=lambda skills, channel, site: agents.free(connection, skills, channel, site),
-                    on_outcome=outcome_enqueuer(queue))
+                    **callbacks(connection))
     scorer.replay_days = replay_days  # sessions kept for `rules replay` (scorer.recording)
     # The outreach rules run on their own schedule, each run queueing the next: this starts the chain (or
     # finds the next run queued already).

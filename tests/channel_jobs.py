@@ -27,18 +27,21 @@ def contact_decision(channel: str, decision_id: str = "d-1", **customer) -> dict
     return made
 
 
-def queue(redis) -> rq.Queue:
-    return rq.Queue(keys.QUEUE, connection=redis, serializer=JSONSerializer)
+def queue(redis, name: str = keys.QUEUE) -> rq.Queue:
+    return rq.Queue(name, connection=redis, serializer=JSONSerializer)
 
 
 def enqueue_decision(redis, made: dict) -> rq.job.Job:
-    return queue(redis).enqueue("dispatch.jobs.handle_decision", made, job_id=made["id"],
-                                retry=rq.Retry(max=3, interval=0))
+    """As the scorer queues a decision (handrail.scorer_process)."""
+    return queue(redis, keys.DECISIONS).enqueue("dispatch.jobs.handle_decision", made, job_id=made["id"],
+                                                retry=rq.Retry(max=3, interval=0))
 
 
 def work(redis) -> None:
-    """A real RQ worker in this process, until the queue is empty (retries with no interval included)."""
-    rq.SimpleWorker([queue(redis)], connection=redis, serializer=JSONSerializer).work(burst=True)
+    """A real RQ worker in this process, on the dispatch queues as `handrail run` starts it, until they are empty
+    (retries with no interval included)."""
+    rq.SimpleWorker([queue(redis, name) for name in keys.QUEUES], connection=redis,
+                    serializer=JSONSerializer).work(burst=True)
 
 
 @contextmanager
@@ -46,7 +49,7 @@ def worker_process(redis_url: str, env: dict, log_path):
     """A real `rq worker` process on the dispatch queue, as `handrail run` starts one, stopped after."""
     with open(log_path, "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--url", redis_url, "--serializer",
-                                   "json", keys.QUEUE], cwd=ROOT, env=dict(os.environ, **env), stdout=log, stderr=log)
+                                   "json", *keys.QUEUES], cwd=ROOT, env=dict(os.environ, **env), stdout=log, stderr=log)
         try:
             yield worker
         finally:

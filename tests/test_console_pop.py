@@ -4,7 +4,7 @@ sees the customer, cart, step, rule, evidence and a first line; the timeline gro
 import pytest
 
 from dispatch import customers
-from handrail.scorer_process import enqueuer, make_queue, outcome_enqueuer
+from handrail.scorer_process import callbacks
 from rules import store
 from scorer.consumer import Scorer
 from tests.channel_jobs import work
@@ -21,8 +21,7 @@ def test_ann_claims_a_task_and_the_pop_shows_the_shopper_live(browser, live_serv
     """Claimed, the card pops the customer (with their past order), the suggested line naming the failed
     payment, and the cart, step, rule and evidence; a page the shopper opens after shows up in the timeline."""
     store.save(redis, STUCK_AT_PAYMENT, "test")
-    queue = make_queue(redis)
-    scorer = Scorer(redis, SHARDS, enqueuer(queue), name="test-scorer", on_outcome=outcome_enqueuer(queue))
+    scorer = Scorer(redis, SHARDS, name="test-scorer", **callbacks(redis))
     scorer.ensure_groups()
     agent(redis, status="available")
     customers.record_order(redis, SITE, "u-anon-1", {"order_id": "A-77", "revenue": 42.0, "at": 1700000000.0})

@@ -4,7 +4,7 @@ the RQ queue as `handrail scorer` does, and a real RQ worker applies it to the t
 import pytest
 
 from dispatch import agents, customers, tasks
-from handrail.scorer_process import enqueuer, make_queue, outcome_enqueuer
+from handrail.scorer_process import callbacks, make_queue
 from rules import store
 from scorer.consumer import Scorer, now_ms
 from tests.channel_jobs import work
@@ -23,8 +23,7 @@ def scorer(redis):
 def scorer_with(redis, rules: str) -> Scorer:
     """A scorer with these rules in force, wired to the dispatch queue as handrail/scorer_process.py does."""
     store.save(redis, rules, "test")
-    queue = make_queue(redis)
-    made = Scorer(redis, SHARDS, enqueuer(queue), name="test-scorer", on_outcome=outcome_enqueuer(queue))
+    made = Scorer(redis, SHARDS, name="test-scorer", **callbacks(redis))
     made.ensure_groups()
     return made
 

@@ -1,5 +1,6 @@
 """The scorer as a process (handrail/scorer_process.py): killed mid-batch, it loses nothing and
-applies nothing twice; stopped, it checkpoints its model and a new one starts from it."""
+applies nothing twice; stopped, it checkpoints its model and a new one starts from it; its decisions
+are run before the outcome jobs it queued earlier."""
 
 import json
 import os
@@ -8,7 +9,14 @@ import subprocess
 import sys
 import time
 
+import rq
+from rq.serializers import JSONSerializer
+
+from dispatch import keys as dispatch_keys
+from handrail.scorer_process import callbacks
 from scorer import checkpoint, keys
+from scorer.consumer import IDENTIFIED
+from tests.channel_jobs import contact_decision, work
 from tests.service import ROOT
 from tracker import stream
 
@@ -90,3 +98,22 @@ def test_a_stopped_scorer_checkpoints_its_model_and_the_next_one_restores_it(red
     assert kept and kept[0]["learned"] == 80  # 20 purchases and 20 abandonments, two snapshots each
     model, info = checkpoint.load(redis, checkpoint.signing_key("process-test-token"))
     assert model.learned == 80 and info["version"] == kept[0]["version"]
+
+
+def test_a_decision_is_run_before_the_outcome_jobs_queued_ahead_of_it(redis):
+    """The scorer queues outcomes in bursts (each batch's identifies, session ends, orders); a decision
+    queued behind 30 of them is the next job a dispatch worker runs, as `handrail run` starts it: a shopper
+    is waiting on it."""
+    wired = callbacks(redis)
+    for n in range(30):
+        wired["on_outcome"](IDENTIFIED, {"site": SITE, "user_id": f"u-{n}", "traits": {"first_name": "Ada"},
+                                         "anonymous_id": f"anon-{n}", "decision": None})
+    made = contact_decision("chat", "d-late")
+    wired["on_decision"](made)
+    work(redis)
+    ran = [job_id for name in dispatch_keys.QUEUES for registry in (rq.registry.FinishedJobRegistry,
+                                                                    rq.registry.FailedJobRegistry)
+           for job_id in registry(name, connection=redis).get_job_ids()]
+    jobs = rq.job.Job.fetch_many(ran, connection=redis, serializer=JSONSerializer)
+    started = sorted((job.started_at, job.func_name) for job in jobs)
+    assert len(started) == 31 and started[0][1] == "dispatch.jobs.handle_decision", started[:3]
