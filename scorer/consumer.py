@@ -170,7 +170,9 @@ class Scorer:
             message = orjson.loads(fields[b"m"])
             by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
         self._join(by_session)
-        names = list(by_session)
+        # Oldest first across the shards (a read lists shard after shard): a shopper whose event waited
+        # longest is decided on first, not after every session of the shards read before theirs.
+        names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
         applied = 0
         for name, raw in zip(names, stored):

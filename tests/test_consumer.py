@@ -138,6 +138,20 @@ def test_other_shoppers_are_decided_separately(redis, scorer, decisions):
     assert sorted(d["anonymous_id"] for d in decisions) == ["anon-a", "anon-b"]
 
 
+def test_the_shopper_who_waited_longest_is_decided_on_first(redis, scorer, decisions):
+    """One read takes the shards one after the other; within it, sessions go oldest first: of two shoppers
+    stuck in the same read, the one whose failures arrived first is decided on first, whichever shard
+    holds them."""
+    shoppers = {stream.shard_of(f"anon-{n}", SHARDS): f"anon-{n}" for n in range(40)}
+    early, late = shoppers[max(shoppers)], shoppers[min(shoppers)]  # the early one's shard is read last
+    for shopper in (early, late):
+        stream.append(redis, SITE, to_payment(shopper=shopper) + [event("Payment Failed", shopper=shopper)
+                                                                   for _ in range(2)], SHARDS)
+        time.sleep(0.005)  # stream ids count milliseconds: the late one's come after
+    drain(scorer)
+    assert [d["anonymous_id"] for d in decisions] == [early, late]
+
+
 def test_replayed_entries_are_not_applied_twice(redis, scorer, decisions):
     """Processing the same stream entries again (a reclaimed batch) changes nothing and contacts nobody twice."""
     stream.append(redis, SITE, to_payment() + [event("Payment Failed"), event("Payment Failed")], SHARDS)
