@@ -20,8 +20,7 @@ import psutil
 import redis as redis_py
 
 from bench.processes import Gunicorn
-from dispatch import keys as dispatch_keys
-from handrail import children
+from handrail import children, workers
 from handrail.embedded_redis import EmbeddedRedis
 
 WEB = {"worker_class": "gthread", "workers": 2, "threads": 32, "reuse_port": True}  # as the Procfile's `web`
@@ -65,8 +64,7 @@ class Parts:
     def _spawn(self, name: str) -> None:
         python = sys.executable
         args = {"scorer": [python, "-m", "handrail", "scorer", "--name", SCORER_NAME],
-                "worker": [python, "-m", "rq.cli", "worker", "--url", self.redis.url, "--with-scheduler",
-                           "--serializer", "json", "--worker-class", "rq.worker.SimpleWorker", *dispatch_keys.QUEUES]}[name]
+                **workers.commands(self.redis.url)}[name]
         log = open(self.data_dir / f"{name}.log", "ab")
         self.processes[name] = children.spawn(args, env=self._env(), start_new_session=True, stdout=log, stderr=log)
         log.close()

@@ -15,17 +15,15 @@ import redis
 
 from dispatch import agents, dead_letters
 from dispatch import defaults as dispatch_defaults
-from dispatch import keys as dispatch_keys
 from dispatch import login as agent_login
 from dispatch import tasks as dispatch_tasks
-from handrail import replays
+from handrail import replays, workers
 from handrail.embedded_redis import EmbeddedRedis, EmbeddedRedisError, url_for
 from handrail.supervisor import Supervisor
 from rules import do_not_contact
 from rules import store as rules_store
 from rules.document import RulesError, check_file
 from scorer import defaults as scorer_defaults
-from scorer import keys as scorer_keys
 from tracker import defaults as tracker_defaults
 from tracker import sites
 
@@ -140,15 +138,8 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
                                  "--worker-class", "gthread", "--threads", "32", "--no-control-socket",
                                  "handrail.app:create_app()"], env)
         supervisor.start("scorer", [python, "-m", "handrail", "scorer"], env)
-        # SimpleWorker: jobs run in the worker itself. rq's default forks a process per job, which imported
-        # dispatch.jobs anew each time (a median job took 299 ms, against 1.3 ms with it imported): at 2,000
-        # events/s the customer-profile jobs queued up and a decision waited seconds for its task (bench/e2e.py).
-        supervisor.start("worker", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--with-scheduler",
-                                    "--serializer", "json", "--worker-class", "rq.worker.SimpleWorker",
-                                    *dispatch_keys.QUEUES], env)
-        # Replays have their own queue and worker: a long one never holds up a dispatch job.
-        supervisor.start("replay", [python, "-m", "rq.cli", "worker", "--url", redis_url, "--serializer", "json",
-                                    scorer_keys.REPLAY_QUEUE], env)
+        for name, command in workers.commands(redis_url).items():
+            supervisor.start(name, command, env)
         _wait_ready(base, supervisor)
         if demo:
             supervisor.start("simulator", [python, "-m", "handrail", "simulate", "--url", base,
