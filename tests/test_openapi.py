@@ -1,5 +1,7 @@
 """GET /v1/openapi.json (tracker/openapi.py): the collector's contract, from the wire schemas."""
 
+import json
+
 from tracker import collector
 
 
@@ -27,3 +29,14 @@ def test_every_string_of_a_message_has_a_length_cap(client):
 def test_the_document_is_open(client):
     """No credentials are needed to read the contract."""
     assert client.get("/v1/openapi.json").status_code == 200
+
+
+def test_a_browsers_first_batch_answers_as_documented(client, site):
+    """A page's first batch gets the visitor's token with its success: the document declares it (schemathesis
+    found the answer outside the published schema)."""
+    success = client.get("/v1/openapi.json").json["components"]["schemas"]["Success"]
+    answer = client.post("/v1/batch", data=json.dumps({"writeKey": site["write_key"], "batch": [
+        {"type": "page", "anonymousId": "anon-new", "name": "Home"}]}), content_type="text/plain",
+        headers={"Origin": "http://shop.test"})
+    assert answer.status_code == 200 and "token" in answer.json
+    assert set(answer.json) <= set(success["properties"])

@@ -21,6 +21,9 @@ class SingleMessageSchema(MessageSchema):
 
 class SuccessSchema(Schema):
     success = fields.Boolean(required=True)
+    token = fields.String(metadata={"description": "to a batch posted by a page of the site (not a sendBeacon) "
+                                                   "with one visitor's page view, the first time: that visitor's "
+                                                   "token for the inbox and the chat (GET /v1/inbox)"})
 
 
 class ErrorSchema(Schema):
