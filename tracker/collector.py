@@ -112,19 +112,16 @@ def cors_headers(origin: str | None) -> list[tuple[str, str]]:
 
 def _raw_body(environ, limit: int) -> bytes:
     stream_in, length = environ["wsgi.input"], environ.get("CONTENT_LENGTH")
-    too_large = Refused(413, f"body: larger than the limit of {limit} bytes")
     if length:
         if not length.isdigit():
             raise Refused(400, f"Content-Length: not a number of bytes ({length[:20]!r})")
-        if int(length) > limit:
-            raise too_large
-        raw = stream_in.read(int(length))
+        raw = stream_in.read(int(length)) if int(length) <= limit else None
     elif environ.get("wsgi.input_terminated"):  # chunked: the server says where the body ends
         raw = stream_in.read(limit + 1)
-        if len(raw) > limit:
-            raise too_large
     else:
         raw = b""
+    if raw is None or len(raw) > limit:
+        raise Refused(413, f"body: larger than the limit of {limit} bytes")
     if environ.get("HTTP_CONTENT_ENCODING", "").lower() != "gzip":
         return raw
     # Segment and RudderStack libraries may gzip; the limit applies to what it unpacks to.
