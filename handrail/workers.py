@@ -19,7 +19,8 @@ def commands(redis_url: str) -> dict[str, list[str]]:
     """name -> command line of each worker process."""
     return {
         # Every dispatch job, decisions first; its scheduler runs the expiry sweeps and retries at their time.
-        "worker": _rq(redis_url, "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker", *dispatch_keys.QUEUES),
+        "worker": _rq(redis_url, "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker",
+                      *dispatch_keys.QUEUES),
         # Replays have their own queue and worker: a long one never holds up a dispatch job.
         "replay": _rq(redis_url, scorer_keys.REPLAY_QUEUE),
     }

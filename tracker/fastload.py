@@ -47,7 +47,7 @@ def _passes(function):
 
 
 def _max_length_only(field: fields.Field) -> int | None:
-    """N when the field's one validator is Length(max=N), the common case: checked inline, no call a check."""
+    """N when the field's one validator is Length(max=N), the common case: checked inline, without a call."""
     validators = field.validators
     if len(validators) == 1 and isinstance(validators[0], validate.Length):
         length = validators[0]
@@ -78,22 +78,17 @@ def _kind(field: fields.Field):
             raise TypeError("fastload takes Dict fields without a value field")
         key_checks = _value_checks(field.key_field) if field.key_field is not None else []
         key_limit = _max_length_only(field.key_field) if field.key_field is not None else None
-        if key_limit is not None:
-            def load(value):
-                if type(value) is not dict:
+        if key_limit is not None:  # checked inline below instead
+            key_checks = []
+
+        def load(value):
+            if type(value) is not dict:
+                raise _Fallback
+            for key in value:
+                if type(key) is not str or (key_limit is not None and len(key) > key_limit) or (
+                        key_checks and not all(check(key) for check in key_checks)):
                     raise _Fallback
-                for key in value:
-                    if type(key) is not str or len(key) > key_limit:
-                        raise _Fallback
-                return value
-        else:
-            def load(value):
-                if type(value) is not dict:
-                    raise _Fallback
-                for key in value:
-                    if type(key) is not str or not all(check(key) for check in key_checks):
-                        raise _Fallback
-                return value
+            return value
     elif isinstance(field, fields.List) and isinstance(field.inner, fields.Dict) and field.inner.key_field is None:
         def load(value):
             if type(value) is not list or not all(type(item) is dict for item in value):
