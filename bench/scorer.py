@@ -93,8 +93,7 @@ def trained(rng: random.Random) -> model.AbandonModel:
     """A model past MIN_LEARNED, so that every session is scored."""
     learner = model.AbandonModel()
     for _ in range(model.MIN_LEARNED * 4):
-        x = {name: rng.random() for name in model.NAMES}
-        learner.learn_features(x, rng.random() < 0.5)
+        learner.learn_values([rng.random() for _ in model.NAMES], rng.random() < 0.5)
     return learner
 
 

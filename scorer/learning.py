@@ -34,7 +34,8 @@ def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
             or state["events"] % EVERY_EVENTS == 0 or state["events"] == 1)  # 1: the landing page
 
 
-def encode(x: dict) -> bytes:
+def encode(x: list[float]) -> bytes:
+    """A snapshot's model.values() as held."""
     return orjson.dumps([FORMAT, *model.vector(x)])
 
 
@@ -65,18 +66,18 @@ def teach(learner, state: dict, held: list[bytes]) -> int:
         return 0
     found = examples(held[-MAX_SNAPSHOTS:])
     for x in found:
-        learner.learn_features(x, abandoned)
+        learner.learn_values(x, abandoned)
     return len(found)
 
 
-def examples(encoded: list[bytes]) -> list[dict]:
-    """Feature dicts of stored snapshots; one of another format or length (written before an
+def examples(encoded: list[bytes]) -> list[list[float]]:
+    """The model.values() of stored snapshots; one of another format or length (written before an
     upgrade) is skipped."""
     out = []
     for raw in encoded:
         values = orjson.loads(raw)
         if values[0] == FORMAT and len(values) == len(model.NAMES) + 1:
-            out.append(model.from_vector(values[1:]))
+            out.append(values[1:])
     return out
 
 
@@ -90,7 +91,7 @@ def observe(state: dict, message: dict, at: int, stats) -> tuple[bool, bytes | N
         stats.purchased(state["site"], state["pages"], revenue(message, state))
         return True, None
     if decision_point(state, message, step_before):
-        return False, encode(model.features(session.snapshot(state, at, stats)))
+        return False, encode(model.values(session.snapshot(state, at, stats)))
     return False, None
 
 

@@ -29,11 +29,11 @@ def test_only_sessions_whose_outcome_is_their_own_are_labelled(outcome, contact,
 def test_snapshots_wait_in_redis_latest_kept_and_are_taken_once(redis):
     x = model.features(session.snapshot(session.new("anon-1", "site-1", T0), T0))
     batch = Batch()
-    snapshots = [learning.encode(dict(x, adds=n)) for n in range(learning.MAX_SNAPSHOTS + 3)]
+    snapshots = [learning.encode(list(dict(x, adds=n).values())) for n in range(learning.MAX_SNAPSHOTS + 3)]
     batch.session("anon-1", "{}", keys.deadlines(0), None, snapshots)
     Writer(redis).write(batch)
     held = learning.take(redis, "anon-1")
-    assert [x["adds"] for x in learning.examples(held)] == list(range(3, learning.MAX_SNAPSHOTS + 3))
+    assert [dict(zip(model.NAMES, x))["adds"] for x in learning.examples(held)] == list(range(3, learning.MAX_SNAPSHOTS + 3))
     assert learning.take(redis, "anon-1") == [] and not redis.exists(keys.snapshots("anon-1"))
 
 

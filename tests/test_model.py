@@ -48,3 +48,15 @@ def test_no_score_before_30_examples_then_it_tells_stuck_from_smooth():
         abandoned = rng.random() < 0.5
         learner.learn(stuck() if abandoned else smooth(), abandoned)
     assert learner.score(stuck()) > 0.8 > 0.2 > learner.score(smooth())
+
+
+def test_a_score_is_the_probability_of_rivers_own_pipeline():
+    """The score reads the pipeline's parameters as lists (AbandonModel._compile): the same number as
+    predict_proba_one, after every example learned."""
+    learner, rng = model.AbandonModel(), random.Random(1)
+    for n in range(120):
+        snap = stuck(T0 + n * 1000) if rng.random() < 0.5 else smooth(T0 + n * 1000)
+        if learner.learned >= model.MIN_LEARNED:
+            river = learner.pipeline.predict_proba_one(model.features(snap))[True]
+            assert abs(learner.probability(model.values(snap)) - river) < 1e-12
+        learner.learn(snap, rng.random() < 0.5)

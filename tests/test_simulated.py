@@ -115,13 +115,13 @@ class Recorder:
     def __init__(self):
         self.taught = []
 
-    def learn_features(self, x: dict, abandoned: bool) -> None:
+    def learn_values(self, x: list[float], abandoned: bool) -> None:
         self.taught.append((model.vector(x), abandoned))
 
     def score(self, snap: dict) -> None:
         return None
 
-    def probability(self, x: dict) -> None:
+    def probability(self, x: list[float]) -> None:
         return None
 
 
