@@ -67,18 +67,34 @@ def blocked(ruleset: RuleSet, channel: str, skill: str | None, snap: dict, free=
     return channel, ""
 
 
+def flagged(snap: dict) -> bool:
+    """The shopper said so themselves: a do_not_contact trait."""
+    return str((snap.get("traits") or {}).get("do_not_contact", "")).lower() in ("true", "yes", "1")
+
+
 def on_list(redis, snap: dict) -> bool:
     """The shopper is on the do-not-contact list (by any of their ids, email or phone), or said so."""
+    return flagged(snap) or do_not_contact.listed(redis, _identities(snap))
+
+
+def _identities(snap: dict) -> list:
     traits = snap.get("traits") or {}
-    if str(traits.get("do_not_contact", "")).lower() in ("true", "yes", "1"):
-        return True
-    return do_not_contact.listed(redis, [snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"),
-                                         traits.get("phone")])
+    return [snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"), traits.get("phone")]
 
 
-# KEYS: the shopper's contacts. ARGV: member, now, cooldown, session start (ms), per session, day, week.
+# One call decides and records, so that an admission costs the scorer one round trip.
+# KEYS: the shopper's contacts, the do-not-contact list, the held-out counts, the hour's and the day's
+# report hash (reports.hours), the decision log.
+# ARGV: member, now, cooldown, session start (ms), per session, day, week; then verdict, rule, the report's
+# field, its keep (s), the log's length, the count of the shopper's ids, the ids (as do_not_contact keeps
+# them), and the log entry's fields and values.
 # The member is "<verdict>:<decision id>": a replayed decision finds itself and gets the same verdict.
+# On a Redis Cluster these keys would have to share a slot; today every script runs on one server.
 _ADMIT = """
+local ids = tonumber(ARGV[13])
+for i = 14, 13 + ids do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then return 'listed' end
+end
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'again' end
 local now = tonumber(ARGV[2])
 local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -89,47 +105,53 @@ if redis.call('ZCOUNT', KEYS[1], now - 604800000, '+inf') >= tonumber(ARGV[7]) t
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 604800000)
 redis.call('PEXPIRE', KEYS[1], 604800000)
+if ARGV[8] == 'holdout' then redis.call('HINCRBY', KEYS[3], ARGV[9], 1) end
+for k = 4, 5 do
+  redis.call('HINCRBY', KEYS[k], ARGV[10], 1)
+  redis.call('EXPIRE', KEYS[k], ARGV[11])
+end
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[12], '*', unpack(ARGV, 14 + ids))
 return 'ok'
 """
 
 
 def admit(redis, ruleset: RuleSet, decision: dict, snap: dict) -> str:
     """CONTACT, HOLDOUT, COOLDOWN, BUDGET or DO_NOT_CONTACT, the same for a replayed decision. The
-    budget is checked and taken in one script, so two scorers never both contact one shopper."""
-    if on_list(redis, snap):
+    budget is checked and taken in one script, so two scorers never both contact one shopper; an
+    admitted decision is recorded in the same script: the decision log the reports read, for the
+    holdout the moments a rule would have fired, the hour's counters of contacts made and held out by
+    rule and channel (reports.hours)."""
+    if flagged(snap):
         return DO_NOT_CONTACT
     anonymous_id = decision["anonymous_id"]
     verdict = HOLDOUT if in_holdout(anonymous_id, ruleset.holdout) else CONTACT
     budget = ruleset.settings.contacts
-    started = snap["now"] - int(snap.get("session_seconds", 0) * 1000)
-    answer = redis.eval(_ADMIT, 1, keys.contacts(snap.get("user_id") or anonymous_id),
-                        f"{verdict}:{decision['id']}", snap["now"], int(ruleset.cooldown * 1000), started,
-                        budget.session, budget.day, budget.week)
+    now = snap["now"]
+    started = now - int(snap.get("session_seconds", 0) * 1000)
+    ids = [do_not_contact.normal(identity) for identity in _identities(snap) if identity]
+    hour = hours.hour_of(now / 1000)
+    counted = "held" if verdict == HOLDOUT else "fired"
+    logged = {
+        "id": decision["id"], "verdict": verdict, "rule": decision["rule"], "channel": decision["channel"],
+        "anonymous_id": anonymous_id, "site": decision.get("site") or "",
+        "score": "" if decision.get("score") is None else decision["score"],
+        "cart_value": decision.get("cart_value", 0), "value": decision.get("value", 0),
+    }
+    answer = redis.eval(
+        _ADMIT, 6, keys.contacts(snap.get("user_id") or anonymous_id), keys.DO_NOT_CONTACT, keys.HELD_OUT,
+        hours.hour_key(keys.REPORT, hour), hours.day_key(keys.REPORT, hour // 24), keys.DECISIONS,
+        f"{verdict}:{decision['id']}", now, int(ruleset.cooldown * 1000), started,
+        budget.session, budget.day, budget.week,
+        verdict, decision["rule"], f"{counted}|{decision['rule']}|{decision['channel']}", hours.KEEP_SECONDS,
+        DECISIONS_KEPT, len(ids), *ids, *(part for pair in logged.items() for part in pair))
     answer = answer.decode() if isinstance(answer, bytes) else answer
+    if answer == "listed":
+        return DO_NOT_CONTACT
     if answer == "cooldown":
         return COOLDOWN
     if answer in ("session", "day", "week"):
         return BUDGET
-    if answer == "ok":
-        _record(redis, decision, verdict, snap["now"])
     return verdict
-
-
-def _record(redis, decision: dict, verdict: str, now_ms: int) -> None:
-    """The decision log the reports read; for the holdout, the moments a rule would have fired; the hour's
-    counters of contacts made and held out, by rule and channel (reports.hours)."""
-    pipe = redis.pipeline(transaction=False)
-    if verdict == HOLDOUT:
-        pipe.hincrby(keys.HELD_OUT, decision["rule"], 1)
-    counted = "held" if verdict == HOLDOUT else "fired"
-    hours.add(pipe, keys.REPORT, now_ms / 1000, {f"{counted}|{decision['rule']}|{decision['channel']}": 1})
-    pipe.xadd(keys.DECISIONS, {
-        "id": decision["id"], "verdict": verdict, "rule": decision["rule"], "channel": decision["channel"],
-        "anonymous_id": decision["anonymous_id"], "site": decision.get("site") or "",
-        "score": "" if decision.get("score") is None else decision["score"],
-        "cart_value": decision.get("cart_value", 0), "value": decision.get("value", 0),
-    }, maxlen=DECISIONS_KEPT, approximate=True)
-    pipe.execute()
 
 
 def contacted_since(redis, shoppers, since_ms: int) -> bool:
