@@ -28,8 +28,8 @@ def day_key(template: str, day: int) -> str:
 
 
 def add(pipe, template: str, at_seconds: float, fields: dict[str, float]) -> None:
-    """Queue, on a pipeline, additions to the hour's and the day's hash of ``template`` (whole numbers stay
-    integers)."""
+    """Queue, on a pipeline (or run, on a client), additions to the hour's and the day's hash of ``template``
+    (whole numbers stay integers)."""
     hour = hour_of(at_seconds)
     for key in (hour_key(template, hour), day_key(template, hour // 24)):
         for field, amount in fields.items():

@@ -14,26 +14,24 @@ from rules.settings import Settings
 PRIOR_WEIGHT = 20  # sessions' worth of belief in the configured prior
 
 
-def record(redis, channel: str, saved: bool) -> None:
-    pipe = redis.pipeline(transaction=False)
+def record(pipe, channel: str, saved: bool) -> None:
+    """A contacted (or held-out) session ended, ``saved`` or not. ``pipe``: a pipeline the commands are
+    queued on (the scorer sends a batch's in one round trip), or a client."""
     pipe.hincrby(keys.SAVES, f"{channel}:tried", 1)
     if saved:
         pipe.hincrby(keys.SAVES, f"{channel}:saved", 1)
-    pipe.execute()
 
 
-def settled(redis, rule: str, held_out: bool, at_seconds: float, won: bool, revenue: float = 0.0) -> None:
+def settled(pipe, rule: str, held_out: bool, at_seconds: float, won: bool, revenue: float = 0.0) -> None:
     """A session ``rule`` fired on first (contacted, or ``held_out``) is settled: at its purchase (``won``,
     with the order's ``revenue``), else at its end. Counted in that hour, for intention-to-treat: every
-    such session counts, whatever happened after the rule fired (reports.uplift)."""
+    such session counts, whatever happened after the rule fired (reports.uplift). ``pipe`` as for `record`."""
     group = "holdout" if held_out else "contacted"
     fields = {f"{group}|{rule}": 1}
     if won:
         fields[f"{group}_won|{rule}"] = 1
         fields[f"{group}_revenue|{rule}"] = float(revenue)
-    pipe = redis.pipeline(transaction=False)
     hours.add(pipe, keys.REPORT, at_seconds, fields)
-    pipe.execute()
 
 
 def counts(redis) -> dict[str, tuple[int, int]]:

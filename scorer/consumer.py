@@ -79,6 +79,11 @@ class Scorer:
         self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
         self.pages = pages.Stats(redis)
         self.pending: dict[str, list[bytes]] = {}  # session key -> snapshots taken, not yet held in Redis
+        # A batch's counters (scorer.funnel, rules.outcomes) and the held snapshots of the sessions whose outcome
+        # it settled are queued here and sent in one round trip before the batch is written (_send_later):
+        # a round trip costs the scorer more CPU than the work around it.
+        self.later = redis.pipeline(transaction=False)
+        self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
         self.ruleset = RuleSet()
         self.rules_version = -1
@@ -174,17 +179,31 @@ class Scorer:
         # longest is decided on first, not after every session of the shards read before theirs.
         names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
-        applied = 0
+        applied, states = 0, []
         for name, raw in zip(names, stored):
             batch = by_session[name]
             state, done = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
             applied += done
-            self._save(out, state)
+            states.append(state)
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
-        self.writer.write(out)
+        self._write(out, states)
         self._record_aliases(by_session)
         return applied
+
+    def _write(self, out: Batch, states: list[dict]) -> None:
+        """Send what the batch queued, learn the outcomes it settled, then store the batch (scorer.writer).
+        Snapshots learned here are the ones taken up to the outcome: _learn took them from pending."""
+        answers = self.later.execute() if len(self.later) else []
+        learned = 0
+        for index, state, pending in self.to_teach:
+            learned += learning.teach(self.model, state, (answers[index] or []) + pending)
+        self.to_teach.clear()
+        if learned and self.checkpointer:
+            self.checkpointer.maybe_save(self.model)
+        for state in states:
+            self._save(out, state)
+        self.writer.write(out)
 
     def _join(self, by_session: dict) -> None:
         """Messages that name only a userId (a shop's server reporting the order, say) join the
@@ -231,7 +250,7 @@ class Scorer:
             if bought:
                 self._settled(state, at, revenue=learning.revenue(message, state))
                 self._learn(state)
-                funnel.bought(self.redis, state, at, learning.label(state))  # the model's record
+                funnel.bought(self.later, state, at, learning.label(state))  # the model's record
                 self._outcome(PURCHASE, state, order=_order(message, state, at))
             elif snapshot:
                 self.pending.setdefault(name, []).append(snapshot)
@@ -250,10 +269,11 @@ class Scorer:
         return state, applied
 
     def _learn(self, state: dict) -> None:
-        """The session's outcome is known: learn its snapshots (see scorer.learning for which)."""
-        held = learning.take(self.redis, state["session"]) + self.pending.pop(state["session"], [])
-        if learning.teach(self.model, state, held) and self.checkpointer:
-            self.checkpointer.maybe_save(self.model)
+        """The session's outcome is known: its snapshots are learned once the batch's queued commands are
+        answered (see scorer.learning for which). ``state`` is not changed after this: a session with an
+        outcome is never admitted again, and a renewed one is a new dict."""
+        self.to_teach.append((len(self.later), state, self.pending.pop(state["session"], [])))
+        learning.queue_take(self.later, state["session"])
 
     def _close(self, state: dict) -> None:
         """The session ended (SESSION_TIMEOUT without events): its outcome, learning, page statistics."""
@@ -262,19 +282,19 @@ class Scorer:
         state["closed"] = True
         if learning.end(state, self.pages):
             self._learn(state)
-        funnel.closed(self.redis, state, learning.label(state))  # the funnel, friction and model counters
+        funnel.closed(self.later, state, learning.label(state))  # the funnel, friction and model counters
         if state["outcome"] != "purchase":  # a purchase told dispatch, and was counted for the uplift, already
             self._outcome(ENDED, state)
             self._settled(state, state["last_seen"])
         if state["contact"] is not None:  # how contacted (and held-out) sessions end: the save rates
-            outcomes.record(self.redis, state.get("channel", "chat") if state["contact"] == policy.CONTACT
+            outcomes.record(self.later, state.get("channel", "chat") if state["contact"] == policy.CONTACT
                             else policy.HOLDOUT, state["outcome"] == "purchase")
 
     def _settled(self, state: dict, at: int, revenue: float | None = None) -> None:
         """A session a rule fired on has its outcome (bought, with ``revenue``, or ended at ``at`` ms without):
         counted for the first rule that fired on it, once (reports.uplift)."""
         if state["contact"] is not None and state.get("rule"):
-            outcomes.settled(self.redis, state["rule"], state["contact"] == policy.HOLDOUT, at / 1000,
+            outcomes.settled(self.later, state["rule"], state["contact"] == policy.HOLDOUT, at / 1000,
                              won=revenue is not None, revenue=revenue or 0.0)
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> None:
@@ -343,22 +363,26 @@ class Scorer:
 
     # -- deadlines ---------------------------------------------------------------------------
     def run_deadlines(self) -> int:
-        now, handled = self.clock(), 0
+        """The sessions whose deadline is due, up to READ_COUNT a shard, handled as one batch: a few round
+        trips in all, not a few per session."""
+        now = self.clock()
+        pipe = self.redis.pipeline(transaction=False)
         for shard in range(self.shards):
-            key = keys.deadlines(shard)
-            for name, due in self.redis.zrangebyscore(key, 0, now, start=0, num=defaults.READ_COUNT, withscores=True):
-                if not self.redis.zrem(key, name):
-                    continue  # another scorer took it
-                raw = self.redis.get(keys.session(name.decode()))
-                if raw is None:
-                    continue
-                state = orjson.loads(raw)
-                self._deadline(state, now, int(due))
-                out = Batch()
-                self._save(out, state)
-                self.writer.write(out)
-                handled += 1
-        return handled
+            pipe.zrangebyscore(keys.deadlines(shard), 0, now, start=0, num=defaults.READ_COUNT, withscores=True)
+        due = [(shard, name, int(at)) for shard, found in enumerate(pipe.execute()) for name, at in found]
+        if not due:
+            return 0
+        for shard, name, _ in due:
+            pipe.zrem(keys.deadlines(shard), name)
+        taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
+        stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
+        states = []
+        for (_, _, at), raw in zip(taken, stored):
+            if raw is not None:
+                states.append(orjson.loads(raw))
+                self._deadline(states[-1], now, at)
+        self._write(Batch(), states)
+        return len(states)
 
     def _deadline(self, state: dict, now: int, due: int) -> None:
         if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:

@@ -112,17 +112,18 @@ def _model(state: dict, abandoned: bool | None) -> list[tuple]:
     return [(f"score|{found}", "", "", 1)] + ([] if abandoned else [(f"score_won|{found}", "", "", 1)])
 
 
-def bought(redis, state: dict, at_ms: int, label: bool | None) -> None:
+def bought(pipe, state: dict, at_ms: int, label: bool | None) -> None:
     """The session's purchase: the model's record of it, in the hour it happened. ``label``: what
-    scorer.learning.label says of the session (None: not the model's to be judged on)."""
+    scorer.learning.label says of the session (None: not the model's to be judged on). ``pipe``: a
+    pipeline the commands are queued on (the scorer sends a batch's in one round trip), or a client."""
     quads = _model(state, label)
     if quads:
-        _write(redis, at_ms / 1000, quads)
+        _write(pipe, at_ms / 1000, quads)
 
 
-def closed(redis, state: dict, label: bool | None) -> None:
+def closed(pipe, state: dict, label: bool | None) -> None:
     """The session ended (its outcome settled by scorer.learning.end): the funnel and friction counters,
-    and the model's record of an abandonment (``label`` as for `bought`)."""
+    and the model's record of an abandonment (``label`` and ``pipe`` as for `bought`)."""
     outcome, reached = state["outcome"], [clean(step) for step in state.get("reached", [])]
     quads = [("sessions", "", "", 1)]
     if outcome == "purchase":
@@ -140,15 +141,13 @@ def closed(redis, state: dict, label: bool | None) -> None:
                           f"friction_abandoned|{OTHER}|{kind}|{OTHER}", 1))
     if outcome == "abandoned":
         quads += _model(state, label)
-    _write(redis, state["last_seen"] / 1000, quads)
+    _write(pipe, state["last_seen"] / 1000, quads)
 
 
-def _write(redis, at_seconds: float, quads: list[tuple]) -> None:
-    """The hour's hash and the day's (reports.hours), each capped alike: two scripts in one round trip, as
-    the two keys may live on different nodes of a cluster."""
+def _write(pipe, at_seconds: float, quads: list[tuple]) -> None:
+    """The hour's hash and the day's (reports.hours), each capped alike: two scripts, as the two keys may
+    live on different nodes of a cluster."""
     parts = [part for quad in quads for part in quad]
     hour = hours.hour_of(at_seconds)
-    pipe = redis.pipeline(transaction=False)
     pipe.eval(_ADD, 1, hours.hour_key(keys.REPORT, hour), HOUR_FIELDS, hours.KEEP_SECONDS, *parts)
     pipe.eval(_ADD, 1, hours.day_key(keys.REPORT, hour // 24), DAY_FIELDS, hours.KEEP_SECONDS, *parts)
-    pipe.execute()

@@ -41,11 +41,15 @@ def encode(x: list[float]) -> bytes:
 
 def take(redis, session_key: str) -> list[bytes]:
     """The session's held snapshots, removed from Redis so they are learned once."""
-    pipe = redis.pipeline(transaction=True)
-    pipe.lrange(keys.snapshots(session_key), 0, -1)
-    pipe.delete(keys.snapshots(session_key))
-    held, _ = pipe.execute()
-    return held
+    pipe = redis.pipeline(transaction=False)
+    queue_take(pipe, session_key)
+    return pipe.execute()[0] or []
+
+
+def queue_take(pipe, session_key: str) -> None:
+    """`take`, queued on a pipeline: its answer is the snapshots, or None for none. One command pops them
+    all (scorer.writer keeps at most MAX_SNAPSHOTS), so that two takes never both get them."""
+    pipe.lpop(keys.snapshots(session_key), MAX_SNAPSHOTS)
 
 
 def label(state: dict) -> bool | None:
