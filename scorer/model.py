@@ -89,11 +89,6 @@ def features(snap: dict) -> dict:
     return dict(zip(NAMES, values(snap)))
 
 
-def vector(x: list[float]) -> list[float]:
-    """values() as stored (4 decimals: a held snapshot stays small)."""
-    return [round(value, 4) for value in x]
-
-
 def clip(x: dict) -> dict:
     """Scaled values held to +-LIMIT: a feature first seen after thousands of zeros (the first evening
     of a shop) would otherwise be scaled to hundreds and swamp the model."""

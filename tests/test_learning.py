@@ -1,5 +1,6 @@
 """Which sessions teach the model, and how their snapshots wait for the outcome (scorer/learning.py)."""
 
+import orjson
 import pytest
 
 from scorer import keys, learning, model, session
@@ -38,7 +39,13 @@ def test_snapshots_wait_in_redis_latest_kept_and_are_taken_once(redis):
 
 
 def test_snapshots_of_another_format_are_skipped():
-    assert learning.examples(["[99, 1, 2]", "[1, 2]"]) == []
+    assert learning.examples(["[99, 1, 2]", "[1, 2]", b"\x07" + learning.encode([0.0] * len(model.NAMES))[1:],
+                              learning.encode([0.0] * len(model.NAMES))[:-1]]) == []
+
+
+def test_snapshots_held_as_json_before_an_upgrade_are_still_learned():
+    x = [float(n) for n in range(len(model.NAMES))]
+    assert learning.examples([orjson.dumps([learning.JSON_FORMAT, *x]), learning.encode(x)]) == [x, x]
 
 
 def test_decision_points_are_step_entries_friction_and_every_tenth_event():

@@ -116,7 +116,7 @@ class Recorder:
         self.taught = []
 
     def learn_values(self, x: list[float], abandoned: bool) -> None:
-        self.taught.append((model.vector(x), abandoned))
+        self.taught.append(([round(value, 4) for value in x], abandoned))
 
     def score(self, snap: dict) -> None:
         return None
