@@ -90,7 +90,7 @@ def _identities(snap: dict) -> list:
 # them), and the log entry's fields and values.
 # The member is "<verdict>:<decision id>": a replayed decision finds itself and gets the same verdict.
 # On a Redis Cluster these keys would have to share a slot; today every script runs on one server.
-_ADMIT = """
+ADMIT = """
 local ids = tonumber(ARGV[13])
 for i = 14, 13 + ids do
   if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then return 'listed' end
@@ -115,12 +115,13 @@ return 'ok'
 """
 
 
-def admit(redis, ruleset: RuleSet, decision: dict, snap: dict) -> str:
+def admit(redis, ruleset: RuleSet, decision: dict, snap: dict, run=None) -> str:
     """CONTACT, HOLDOUT, COOLDOWN, BUDGET or DO_NOT_CONTACT, the same for a replayed decision. The
     budget is checked and taken in one script, so two scorers never both contact one shopper; an
     admitted decision is recorded in the same script: the decision log the reports read, for the
     holdout the moments a rule would have fired, the hour's counters of contacts made and held out by
-    rule and channel (reports.hours)."""
+    rule and channel (reports.hours). ``run(keys=, args=)`` runs ADMIT instead of ``redis.eval``: the
+    scorer's tracker.wire.Script, as a redis-py call inside its loop costs several times a round trip."""
     if flagged(snap):
         return DO_NOT_CONTACT
     anonymous_id = decision["anonymous_id"]
@@ -137,13 +138,16 @@ def admit(redis, ruleset: RuleSet, decision: dict, snap: dict) -> str:
         "score": "" if decision.get("score") is None else decision["score"],
         "cart_value": decision.get("cart_value", 0), "value": decision.get("value", 0),
     }
-    answer = redis.eval(
-        _ADMIT, 6, keys.contacts(snap.get("user_id") or anonymous_id), keys.DO_NOT_CONTACT, keys.HELD_OUT,
-        hours.hour_key(keys.REPORT, hour), hours.day_key(keys.REPORT, hour // 24), keys.DECISIONS,
-        f"{verdict}:{decision['id']}", now, int(ruleset.cooldown * 1000), started,
-        budget.session, budget.day, budget.week,
-        verdict, decision["rule"], f"{counted}|{decision['rule']}|{decision['channel']}", hours.KEEP_SECONDS,
-        DECISIONS_KEPT, len(ids), *ids, *(part for pair in logged.items() for part in pair))
+    script_keys = [keys.contacts(snap.get("user_id") or anonymous_id), keys.DO_NOT_CONTACT, keys.HELD_OUT,
+                   hours.hour_key(keys.REPORT, hour), hours.day_key(keys.REPORT, hour // 24), keys.DECISIONS]
+    args = [f"{verdict}:{decision['id']}", now, int(ruleset.cooldown * 1000), started,
+            budget.session, budget.day, budget.week,
+            verdict, decision["rule"], f"{counted}|{decision['rule']}|{decision['channel']}", hours.KEEP_SECONDS,
+            DECISIONS_KEPT, len(ids), *ids, *(part for pair in logged.items() for part in pair)]
+    if run is None:
+        answer = redis.eval(ADMIT, len(script_keys), *script_keys, *args)
+    else:
+        answer = run(keys=script_keys, args=args)
     answer = answer.decode() if isinstance(answer, bytes) else answer
     if answer == "listed":
         return DO_NOT_CONTACT

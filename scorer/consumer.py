@@ -24,7 +24,7 @@ from scorer import defaults, funnel, keys, learning, pages, recording, session
 from scorer.due import next_due
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
-from tracker import stream
+from tracker import stream, wire
 
 log = logging.getLogger("handrail.scorer")
 # The kinds of outcome Scorer.on_outcome is told: a purchase, a session's end (of a contacted session or a
@@ -85,6 +85,7 @@ class Scorer:
         self.later = redis.pipeline(transaction=False)
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
+        self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
@@ -308,7 +309,7 @@ class Scorer:
         decision = decide(self.ruleset, snap, trigger, allow, self.rates)
         if decision is None:
             return
-        verdict = policy.admit(self.redis, self.ruleset, decision, snap)
+        verdict = policy.admit(self.redis, self.ruleset, decision, snap, run=self.admission)
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
             state["channel"] = decision["channel"]  # its outcome teaches that channel's save rate

@@ -224,3 +224,21 @@ def test_holdout_is_counted_once_per_decision_and_cooled_down(redis):
     assert admit(redis, rules, "d1", shopper) == policy.HOLDOUT
     assert admit(redis, rules, "d2", shopper) == policy.COOLDOWN
     assert redis.hget(keys.HELD_OUT, "stuck-at-payment") == b"1"
+
+
+def test_the_scorers_wire_script_admits_and_logs_as_redis_eval_does(redis):
+    """The scorer runs the admission on its own connection (tracker.wire): the same verdicts, and the same
+    decision log entry, floats included, as through redis-py."""
+    from tracker import wire
+
+    rules, run = ruleset(), wire.Script(redis, policy.ADMIT)
+    logged = dict(decision("d1", "anon-1"), score=0.8123, cart_value=129.5, value=3.25)
+    assert policy.admit(redis, rules, logged, snap(), run=run) == policy.CONTACT
+    assert policy.admit(redis, rules, decision("d2", "anon-1"), snap(NOON_BERLIN + 60_000), run=run) == policy.COOLDOWN
+    assert policy.admit(redis, rules, dict(logged, id="d3", anonymous_id="anon-2"), snap(anonymous_id="anon-2")) \
+        == policy.CONTACT
+    (_, wired), (_, plain) = redis.xrange(keys.DECISIONS)
+    assert wired[b"score"] == plain[b"score"] == b"0.8123" and wired[b"cart_value"] == plain[b"cart_value"] == b"129.5"
+    do_not_contact.add(redis, ["anon-3"])
+    assert policy.admit(redis, rules, decision("d4", "anon-3"), snap(anonymous_id="anon-3"), run=run) \
+        == policy.DO_NOT_CONTACT

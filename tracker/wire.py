@@ -30,6 +30,8 @@ def _bytes(value) -> bytes:
         return value
     if isinstance(value, int):
         return b"%d" % value
+    if isinstance(value, float):
+        return repr(value).encode()  # as redis-py sends a float
     return value.encode()
 
 
