@@ -301,18 +301,33 @@ def local_hour(state: dict, now: int) -> int | None:
 def snapshot(state: dict, now: int, page_stats=None) -> dict:
     """What rules and the model see: plain data, times relative to ``now``. ``page_stats``: a
     scorer.pages.Stats for the bounce, exit and page-value features (zeros without it)."""
+    snap = measures(state, now, page_stats)
+    started = state["started_at"]
+    snap.update({
+        "anonymous_id": state["anonymous_id"] or state["session"],
+        "user_id": state["user_id"],
+        "site": state["site"],
+        "path": state.get("path"),
+        "tz": state["tz"],
+        "recent": [[event, started + tenths * 100] for event, tenths in state["recent"]],
+        "score": state["score"],
+        "traits": dict(state["traits"]),
+        "now": now,
+    })
+    return snap
+
+
+def measures(state: dict, now: int, page_stats=None) -> dict:
+    """The part of `snapshot` the model reads (scorer.model.values): what a decision point's learning
+    snapshot needs, without the lists and texts only rules read."""
     started = state["started_at"]
     kinds = {kind: list(counts) for kind, counts in state["kinds"].items()}
     if state["page"]:  # the page being read counts for its kind until the next one
         kinds[state["page"][1]][1] += max(0, now - state["page"][2])
     bounce, exit_, value = page_stats.rates(state["site"], state["pages"]) if page_stats else (0.0, 0.0, 0.0)
     return {
-        "anonymous_id": state["anonymous_id"] or state["session"],
-        "user_id": state["user_id"],
-        "site": state["site"],
         "step": state["step"],
         "step_seconds": (now - state["step_at"]) / 1000,
-        "path": state.get("path"),
         "session_seconds": (now - started) / 1000,
         "cart_value": state["cart"]["value"],
         "cart_items": state["cart"]["count"],
@@ -325,18 +340,13 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
         "page_value": value,
         "device": state["device"],
         "local_hour": local_hour(state, now),
-        "tz": state["tz"],
         "returning": state["visits"] > 1 or bool(state["user_id"]),
         "idle_seconds": state["n"].get("idle", 0),
         "quiet_seconds": (now - state["last_seen"]) / 1000,
         "still_seconds": (now - state.get("acted_at", state["last_seen"])) / 1000,
         "step_friction": sum(1 for event, tenths in state["recent"]
                              if event in STRUGGLE and started + tenths * 100 >= state["step_at"]),
-        "recent": [[event, started + tenths * 100] for event, tenths in state["recent"]],
         "events": state["events"],
-        "score": state["score"],
-        "traits": dict(state["traits"]),
-        "now": now,
     }
 
 
@@ -354,7 +364,8 @@ def dump(state: dict) -> bytes:
     What is trimmed does not depend on the scorer's bookkeeping (room is kept for it), so that a
     recording replayed without a contact, a cooldown or stream ids rebuilds the same session."""
     raw = orjson.dumps(state)
-    while len(raw) - _bookkeeping_bytes(state) > defaults.MAX_STATE_BYTES - BOOKKEEPING_ROOM:
+    budget = defaults.MAX_STATE_BYTES - BOOKKEEPING_ROOM
+    while len(raw) > budget and len(raw) - _bookkeeping_bytes(state) > budget:  # the first test is the cheap one
         if not _trim(state):
             # Only texts that are never cut are left: the ids the session is found and reached by, cart item
             # ids, form field names, the time zone. Hostile ones (200 characters of emoji or of control

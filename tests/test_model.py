@@ -60,3 +60,13 @@ def test_a_score_is_the_probability_of_rivers_own_pipeline():
             river = learner.pipeline.predict_proba_one(model.features(snap))[True]
             assert abs(learner.probability(model.values(snap)) - river) < 1e-12
         learner.learn(snap, rng.random() < 0.5)
+
+
+def test_the_model_reads_only_the_measures_of_a_snapshot():
+    """A decision point's learning snapshot is taken from session.measures, not the whole snapshot: the
+    same values."""
+    state = session.new("s", "site", T0)
+    track(state, "Product Added", T0, product_id="p", price=90)
+    track(state, "Form Error", T0 + 2000, field="postcode")
+    state["tz"], state["user_id"] = "Europe/Berlin", "u-1"
+    assert model.values(session.measures(state, T0 + 9000)) == model.values(session.snapshot(state, T0 + 9000))
