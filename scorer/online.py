@@ -22,13 +22,21 @@ class MLP(base.Classifier):
     random first rows do not depend on dict order (which River's Select leaves to Python's hash seed).
     `positive_weight` scales the gradient of positive examples (purchases are rare). Deterministic
     given `seed`.
+
+    `average` > 0: predictions use an exponential moving average of the weights, each learning step
+    moving it by 1 - `average` toward them, rather than the latest weights: a single pass of SGD ends
+    wherever its last noisy steps left it, and the average of its recent iterates generalises better.
+    A first-layer row changes only when its feature is present, so its average is brought up to date
+    when it is next used (the row was constant meanwhile): the cost stays that of the sparse step.
     """
 
-    def __init__(self, hidden: int = 32, lr: float = 0.05, seed: int = 0, positive_weight: float = 1.0):
+    def __init__(self, hidden: int = 32, lr: float = 0.05, seed: int = 0, positive_weight: float = 1.0,
+                 average: float = 0.0):
         self.hidden = hidden
         self.lr = lr
         self.seed = seed
         self.positive_weight = positive_weight
+        self.average = average
         self._rng = np.random.default_rng(seed)
         self._index: dict = {}
         self._W1 = np.zeros((64, hidden))
@@ -36,6 +44,10 @@ class MLP(base.Classifier):
         self._b1, self._gb1 = np.zeros(hidden), np.zeros(hidden)
         self._w2, self._gw2 = self._rng.normal(0, 1 / math.sqrt(hidden), hidden), np.zeros(hidden)
         self._b2, self._gb2 = 0.0, 0.0
+        self._learned = 0
+        # The averages (with average > 0): of W1's rows, each as of the step in _at; of the rest, as of now.
+        self._A1, self._at = np.zeros_like(self._W1), np.zeros(len(self._W1), dtype=np.int64)
+        self._ab1, self._aw2, self._ab2 = self._b1.copy(), self._w2.copy(), self._b2
 
     def _sparse(self, x: dict, grow: bool):
         ids, values = [], []
@@ -50,7 +62,10 @@ class MLP(base.Classifier):
                 if i == len(self._W1):  # double the capacity
                     self._W1 = np.vstack([self._W1, np.zeros_like(self._W1)])
                     self._G1 = np.vstack([self._G1, np.zeros_like(self._G1)])
+                    self._A1 = np.vstack([self._A1, np.zeros_like(self._A1)])
+                    self._at = np.concatenate([self._at, np.zeros_like(self._at)])
                 self._W1[i] = self._rng.normal(0, 0.1, self.hidden)
+                self._A1[i], self._at[i] = self._W1[i], self._learned  # a new row's average starts at it
             ids.append(i)
             values.append(value)
         return np.array(ids, dtype=int), np.array(values)
@@ -60,12 +75,24 @@ class MLP(base.Classifier):
         a = np.maximum(z, 0)
         return z, a, a @ self._w2 + self._b2
 
+    def _averaged(self, ids):
+        """The averages of these first-layer rows as of now: each row kept its weights since _at."""
+        kept = (self.average ** (self._learned - self._at[ids]))[:, None]
+        return kept * self._A1[ids] + (1 - kept) * self._W1[ids]
+
     def predict_proba_one(self, x):
-        p = _sigmoid(self._forward(*self._sparse(x, grow=False))[2])
+        ids, values = self._sparse(x, grow=False)
+        if self.average:
+            a = np.maximum(values @ self._averaged(ids) + self._ab1, 0)
+            p = _sigmoid(a @ self._aw2 + self._ab2)
+        else:
+            p = _sigmoid(self._forward(ids, values)[2])
         return {True: p, False: 1 - p}
 
     def learn_one(self, x, y):
         ids, values = self._sparse(x, grow=True)
+        if self.average:
+            self._A1[ids] = self._averaged(ids)
         z, a, out = self._forward(ids, values)
         g = (_sigmoid(out) - float(y)) * (self.positive_weight if y else 1.0)  # d log loss / d out
         dz = g * self._w2 * (z > 0)
@@ -80,6 +107,14 @@ class MLP(base.Classifier):
         self._b1, self._gb1 = step(self._b1, self._gb1, dz)
         self._G1[ids] += gw1**2
         self._W1[ids] -= self.lr * gw1 / (np.sqrt(self._G1[ids]) + 1e-8)
+        self._learned += 1
+        if self.average:
+            keep = self.average
+            self._A1[ids] = keep * self._A1[ids] + (1 - keep) * self._W1[ids]
+            self._at[ids] = self._learned
+            self._ab1 = keep * self._ab1 + (1 - keep) * self._b1
+            self._aw2 = keep * self._aw2 + (1 - keep) * self._w2
+            self._ab2 = keep * self._ab2 + (1 - keep) * self._b2
         return self
 
 

@@ -43,6 +43,29 @@ def test_mlp_is_fixed_by_seed_and_ignores_dict_order():
     assert first.predict_proba_one(probe) != other.predict_proba_one(probe)
 
 
+def test_an_averaged_mlp_predicts_with_the_moving_average_of_every_step():
+    """With average=0.9 the prediction is the network's with each weight replaced by the exponential
+    moving average of its values after every step, though a first-layer row is only touched when its
+    feature is present (here one of 40 sparse features): kept up to date lazily, it is exact."""
+    import numpy as np
+
+    rng, model = random.Random(3), online.MLP(8, 0.05, seed=0, average=0.9)
+    reference = {}  # row id -> its average, moved after every step as a dense implementation would
+    for step in range(400):
+        x = {f"f{rng.randrange(40)}": rng.uniform(-1, 1) for _ in range(3)}
+        model.learn_one(x, rng.random() < 0.5)
+        for name, i in model._index.items():
+            current = model._W1[i]
+            reference[i] = current.copy() if i not in reference else 0.9 * reference[i] + 0.1 * current
+    probe = {"f1": 0.5, "f7": -0.3, "f33": 0.9}
+    ids = [model._index[name] for name in sorted(probe)]
+    values = np.array([probe[name] for name in sorted(probe)])
+    hidden = np.maximum(values @ np.array([reference[i] for i in ids]) + model._ab1, 0)
+    expected = 1 / (1 + math.exp(-(hidden @ model._aw2 + model._ab2)))
+    assert math.isclose(model.predict_proba_one(probe)[True], expected, rel_tol=1e-9)
+    assert not math.isclose(expected, online.MLP(8, 0.05, seed=0).predict_proba_one(probe)[True])
+
+
 def test_mlp_ignores_unseen_features_and_gives_probabilities():
     model = online.MLP(seed=0)
     p = model.predict_proba_one({"never": 1.0})
