@@ -167,7 +167,6 @@ class Scorer:
         """Apply ``[(stream key, (entry id, fields))]``; returns how many were applied."""
         if not entries:
             return 0
-        self._begin()
         by_session = defaultdict(list)
         out = Batch()
         for key, (entry_id, fields) in entries:
@@ -192,11 +191,6 @@ class Scorer:
         self._write(out, states)
         self._record_aliases(by_session)
         return applied
-
-    def _begin(self) -> None:
-        # A batch that failed half-way (its entries stay pending, to be applied again) leaves nothing queued.
-        self.later.reset()
-        self.to_teach.clear()
 
     def _write(self, out: Batch, states: list[dict]) -> None:
         """Send what the batch queued, learn the outcomes it settled, then store the batch (scorer.writer).
@@ -383,7 +377,6 @@ class Scorer:
             pipe.zrem(keys.deadlines(shard), name)
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
         stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
-        self._begin()
         states = []
         for (_, _, at), raw in zip(taken, stored):
             if raw is not None:
