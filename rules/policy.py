@@ -72,11 +72,6 @@ def flagged(snap: dict) -> bool:
     return str((snap.get("traits") or {}).get("do_not_contact", "")).lower() in ("true", "yes", "1")
 
 
-def on_list(redis, snap: dict) -> bool:
-    """The shopper is on the do-not-contact list (by any of their ids, email or phone), or said so."""
-    return flagged(snap) or do_not_contact.listed(redis, _identities(snap))
-
-
 def _identities(snap: dict) -> list:
     traits = snap.get("traits") or {}
     return [snap.get("anonymous_id"), snap.get("user_id"), traits.get("email"), traits.get("phone")]

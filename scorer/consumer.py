@@ -80,7 +80,7 @@ class Scorer:
         self.pages = pages.Stats(redis)
         self.pending: dict[str, list[bytes]] = {}  # session key -> snapshots taken, not yet held in Redis
         # A batch's counters (scorer.funnel, rules.outcomes) and the held snapshots of the sessions whose outcome
-        # it settled are queued here and sent in one round trip before the batch is written (_send_later):
+        # it settled are queued here and sent in one round trip before the batch is written (_write):
         # a round trip costs the scorer more CPU than the work around it.
         self.later = redis.pipeline(transaction=False)
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
