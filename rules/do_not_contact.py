@@ -39,8 +39,3 @@ def remove(redis, identity: str) -> bool:
 def listing(redis) -> list[str]:
     return sorted(entry.decode() for entry in redis.smembers(keys.DO_NOT_CONTACT))
 
-
-def listed(redis, identities: list) -> bool:
-    """Whether any of these ids, emails or phones is on the list: one round trip."""
-    found = [normal(identity) for identity in identities if identity]
-    return bool(found) and any(redis.smismember(keys.DO_NOT_CONTACT, found))

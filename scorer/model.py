@@ -89,13 +89,13 @@ def features(snap: dict) -> dict:
     return dict(zip(NAMES, values(snap)))
 
 
+LIMIT = 5.0  # scaled values are held to +-LIMIT (clip)
+
+
 def clip(x: dict) -> dict:
     """Scaled values held to +-LIMIT: a feature first seen after thousands of zeros (the first evening
     of a shop) would otherwise be scaled to hundreds and swamp the model."""
     return {name: max(-LIMIT, min(LIMIT, value)) for name, value in x.items()}
-
-
-LIMIT = 5.0
 
 
 class AbandonModel:

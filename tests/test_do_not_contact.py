@@ -8,8 +8,7 @@ def test_entries_are_normalised_so_one_person_is_one_entry(redis):
     """Case, spaces and the punctuation of a phone number do not make a second entry."""
     assert do_not_contact.add(redis, ["Ann@Example.com ", "+49 (170) 123-4567"]) == 2
     assert do_not_contact.add(redis, ["ann@example.com", "+491701234567"]) == 0
-    assert do_not_contact.listed(redis, ["nobody", "+49 170 1234567"])
-    assert not do_not_contact.listed(redis, ["nobody", None])
+    assert do_not_contact.listing(redis) == ["+491701234567", "ann@example.com"]
 
 
 def test_api_adds_all_entries_or_none(client, admin, redis):

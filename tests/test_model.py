@@ -70,3 +70,40 @@ def test_the_model_reads_only_the_measures_of_a_snapshot():
     track(state, "Form Error", T0 + 2000, field="postcode")
     state["tz"], state["user_id"] = "Europe/Berlin", "u-1"
     assert model.values(session.measures(state, T0 + 9000)) == model.values(session.snapshot(state, T0 + 9000))
+
+
+def test_every_name_is_the_value_at_its_place():
+    """NAMES is written out beside values(): a snapshot with a different number in every feature shows
+    each name reading its own."""
+    from math import log1p
+
+    events = list(model._SIGNALS.values())
+    snap = {"cart_value": 1.0, "cart_items": 2, "step_seconds": 3.0, "session_seconds": 4.0, "quiet_seconds": 5.0,
+            "idle_seconds": 6.0, "still_seconds": 7.0, "step_friction": 8, "events": 9,
+            "counts": {"pages": 10, "products": 11, "adds": 12, "removes": 13},
+            "fields": {"a": 1, "b": 2, "c": 14}, "returning": True, "bounce_rate": 0.15, "exit_rate": 0.16,
+            "page_value": 17.0, "signals": {event: n + 1 for n, event in enumerate(events)},
+            "kinds": {"admin": {"pages": 18, "seconds": 19.0}, "info": {"pages": 20, "seconds": 21.0},
+                      "product": {"pages": 22, "seconds": 23.0}},
+            "step": "shipping", "device": "tablet", "local_hour": 20}
+    x = model.features(snap)
+    assert len(model.NAMES) == len(set(model.NAMES)) == len(model.values(snap))
+    expected = {"log_cart_value": log1p(1), "cart_items": 2, "log_step_seconds": log1p(3),
+                "log_session_seconds": log1p(4), "log_quiet_seconds": log1p(5), "log_idle_seconds": log1p(6),
+                "log_still_seconds": log1p(7), "step_friction": 8, "still_after_friction": log1p(7) * 8,
+                "log_events": log1p(9), "log_pages": log1p(10), "log_products": log1p(11), "adds": 12,
+                "removes": 13, "fields_with_errors": 3, "most_errors_on_a_field": 10, "returning": 1.0,
+                "bounce_rate": 0.15, "exit_rate": 0.16, "log_page_value": log1p(17),
+                **{name: n + 1 for n, name in enumerate(model._SIGNALS)},
+                "log_admin_pages": log1p(18), "log_admin_seconds": log1p(19), "log_info_pages": log1p(20),
+                "log_info_seconds": log1p(21), "log_product_pages": log1p(22), "log_product_seconds": log1p(23),
+                "step_shipping": 1.0, "step_browse": 0.0, "step_payment": 0.0, "idle_in_checkout": log1p(6),
+                "device_tablet": 1.0, "device_mobile": 0.0, "local_evening": 1.0, "local_night": 0.0}
+    assert {name: x[name] for name in expected} == expected
+    groups = [("step", "step", model.STEPS, model.STEPS), ("device", "device", model.DEVICES, model.DEVICES),
+              ("local_hour", "local", [low for low, _, _ in model.DAYPARTS], [name for _, _, name in model.DAYPARTS])]
+    for field, prefix, settings, names in groups:
+        one_hot = {f"{prefix}_{name}" for name in names}
+        for setting, name in zip(settings, names):
+            x = model.features(dict(snap, **{field: setting}))
+            assert [n for n in model.NAMES if n in one_hot and x[n]] == [f"{prefix}_{name}"]
