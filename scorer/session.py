@@ -365,8 +365,11 @@ def dump(state: dict) -> bytes:
     recording replayed without a contact, a cooldown or stream ids rebuilds the same session."""
     raw = orjson.dumps(state)
     budget = defaults.MAX_STATE_BYTES - BOOKKEEPING_ROOM
-    while len(raw) > budget and len(raw) - _bookkeeping_bytes(state) > budget:  # the first test is the cheap one
-        if not _trim(state):
+    while len(raw) > budget:  # the cheap test first
+        over = len(raw) - _bookkeeping_bytes(state) - budget
+        if over <= 0:
+            break
+        if not _trim(state, over):
             # Only texts that are never cut are left: the ids the session is found and reached by, cart item
             # ids, form field names, the time zone. Hostile ones (200 characters of emoji or of control
             # characters, which JSON spells in 4 or 6 bytes) can pass the budget: stored anyway, not crashing
@@ -388,13 +391,14 @@ def _bookkeeping_bytes(state: dict) -> int:
     return sum(len(orjson.dumps(state[name])) for name in BOOKKEEPING if name in state)
 
 
-def _trim(state: dict) -> bool:
-    """Drop or cut the next thing in the order dump gives; False when nothing is left to trim."""
+def _trim(state: dict, over: int) -> bool:
+    """Drop or cut the next thing in the order dump gives, ``over`` bytes of it where it can tell; False when
+    nothing is left to trim."""
     items = state["cart"]["items"]
     if len(state["timeline"]) > 4:
-        del state["timeline"][0]
+        _drop_oldest(state["timeline"], 4, over)
     elif len(state["recent"]) > 8:
-        del state["recent"][0]
+        _drop_oldest(state["recent"], 8, over)
     elif any(len(item["name"]) > 12 for item in items) or any(len(str(v)) > 24 for v in state["traits"].values()):
         for item in items:
             item["name"] = item["name"][:12]
@@ -412,6 +416,17 @@ def _trim(state: dict) -> bool:
     elif not funnel.trim(state):  # the funnel's marks and steps shortened, then dropped
         return False
     return True
+
+
+def _drop_oldest(entries: list, keep: int, over: int) -> None:
+    """Drop the oldest entries, keeping ``keep``, until ``over`` bytes of JSON are gone: what dropping
+    one at a time and dumping the state again after each would leave, with one dump in all (a session
+    at the cap loses one or two entries a batch, and took 3 dumps a session on average when it did)."""
+    dropped = gone = 0
+    while gone < over and len(entries) - dropped > keep:
+        gone += len(orjson.dumps(entries[dropped])) + 1  # and its comma: one remains after it
+        dropped += 1
+    del entries[:dropped]
 
 
 def public(state: dict) -> dict:
