@@ -21,6 +21,7 @@ from rules.conditions import segments
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, funnel, keys, learning, pages, recording, session
+from scorer.held import Held
 from scorer.due import next_due
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
@@ -40,6 +41,11 @@ def _id_tuple(entry_id: str) -> tuple[int, int]:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _copy(cart: dict) -> dict:
+    """A cart handed to dispatch, apart from the state: a held state (scorer.held) changes with later batches."""
+    return dict(cart, items=[dict(item) for item in cart["items"]])
 
 
 ORDER_PRODUCTS = 10  # products of an order dispatch keeps (for replenishment reminders)
@@ -85,6 +91,7 @@ class Scorer:
         self.later = redis.pipeline(transaction=False)
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
+        self.held = Held(defaults.HELD_SESSIONS)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
         self.ruleset = RuleSet()
         self.rules_version = -1
@@ -183,7 +190,7 @@ class Scorer:
         applied, states = 0, []
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state, done = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
+            state, done = self._apply(self.held.take(name, raw), name, batch, out)
             applied += done
             states.append(state)
             for key, entry_id, _, _ in batch:
@@ -322,7 +329,7 @@ class Scorer:
         if verdict == policy.CONTACT:
             state["decision"] = decision["id"]  # the latest contact is the one its outcome is credited to
             decision["context"] = {
-                "cart": state["cart"],
+                "cart": _copy(state["cart"]),
                 "step": state["step"],
                 "timeline": session.timeline(state),
                 "customer": dict(state["traits"], user_id=state["user_id"], returning=snap["returning"],
@@ -340,9 +347,9 @@ class Scorer:
         told = {"decision": contacted, "site": state["site"], "user_id": state["user_id"],
                 "anonymous_id": state["anonymous_id"] or state["session"], "order": order}
         if kind == IDENTIFIED:
-            told["traits"] = state["traits"]
+            told["traits"] = dict(state["traits"])
         elif kind == ENDED:  # what a known customer's profile keeps of their last visit
-            told.update(at=state["last_seen"] / 1000, started_at=state["started_at"] / 1000, cart=state["cart"],
+            told.update(at=state["last_seen"] / 1000, started_at=state["started_at"] / 1000, cart=_copy(state["cart"]),
                         step=state["step"], trouble=session.trouble(state), tz=state.get("tz"))
         self.on_outcome(kind, told)
 
@@ -353,9 +360,10 @@ class Scorer:
                                      "coupon": code, "at": at / 1000})
 
     def _save(self, out: Batch, state: dict) -> None:
-        name = state["session"]
-        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)),
-                    self._next_deadline(state), self.pending.pop(name, []))
+        name, raw = state["session"], session.dump(state)
+        self.held.keep(name, raw, state)
+        out.session(name, raw, keys.deadlines(stream.shard_of(name, self.shards)), self._next_deadline(state),
+                    self.pending.pop(name, []))
 
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
@@ -378,9 +386,9 @@ class Scorer:
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
         stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
         states = []
-        for (_, _, at), raw in zip(taken, stored):
+        for (_, name, at), raw in zip(taken, stored):
             if raw is not None:
-                states.append(orjson.loads(raw))
+                states.append(self.held.take(name.decode(), raw))
                 self._deadline(states[-1], now, at)
         self._write(Batch(), states)
         return len(states)
