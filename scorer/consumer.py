@@ -187,21 +187,22 @@ class Scorer:
         # longest is decided on first, not after every session of the shards read before theirs.
         names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
         stored = self.redis.mget([keys.session(name) for name in names]) if names else []
-        applied, states = 0, []
+        applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
             state, done = self._apply(self.held.take(name, raw), name, batch, out)
+            self._save(out, state)  # now, while its objects are still in the CPU's caches
             applied += done
-            states.append(state)
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
-        self._write(out, states)
+        self._write(out)
         self._record_aliases(by_session)
         return applied
 
-    def _write(self, out: Batch, states: list[dict]) -> None:
-        """Send what the batch queued, learn the outcomes it settled, then store the batch (scorer.writer).
-        Snapshots learned here are the ones taken up to the outcome: _learn took them from pending."""
+    def _write(self, out: Batch) -> None:
+        """Send what the batch queued, learn the outcomes it settled, then store the batch (scorer.writer), its
+        states saved into it already. Snapshots learned here are the ones taken up to the outcome: _learn took
+        them from pending."""
         answers = self.later.execute() if len(self.later) else []
         learned = 0
         for index, state, pending in self.to_teach:
@@ -209,8 +210,6 @@ class Scorer:
         self.to_teach.clear()
         if learned and self.checkpointer:
             self.checkpointer.maybe_save(self.model)
-        for state in states:
-            self._save(out, state)
         self.writer.write(out)
 
     def _join(self, by_session: dict) -> None:
@@ -385,13 +384,15 @@ class Scorer:
             pipe.zrem(keys.deadlines(shard), name)
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
         stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
-        states = []
+        out, handled = Batch(), 0
         for (_, name, at), raw in zip(taken, stored):
             if raw is not None:
-                states.append(self.held.take(name.decode(), raw))
-                self._deadline(states[-1], now, at)
-        self._write(Batch(), states)
-        return len(states)
+                state = self.held.take(name.decode(), raw)
+                self._deadline(state, now, at)
+                self._save(out, state)
+                handled += 1
+        self._write(out)
+        return handled
 
     def _deadline(self, state: dict, now: int, due: int) -> None:
         if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:
