@@ -115,10 +115,21 @@ def admit(redis, ruleset: RuleSet, decision: dict, snap: dict, run=None) -> str:
     budget is checked and taken in one script, so two scorers never both contact one shopper; an
     admitted decision is recorded in the same script: the decision log the reports read, for the
     holdout the moments a rule would have fired, the hour's counters of contacts made and held out by
-    rule and channel (reports.hours). ``run(keys=, args=)`` runs ADMIT instead of ``redis.eval``: the
-    scorer's tracker.wire.Script, as a redis-py call inside its loop costs several times a round trip."""
-    if flagged(snap):
+    rule and channel (reports.hours). ``run(keys=, args=)`` runs ADMIT instead of ``redis.eval`` (a
+    tracker.wire.Script). The scorer puts a batch's decisions to it at once: `asking`, then `verdict`."""
+    asked = asking(ruleset, decision, snap)
+    if asked is None:
         return DO_NOT_CONTACT
+    verdict, script_keys, args = asked
+    answer = run(keys=script_keys, args=args) if run else redis.eval(ADMIT, len(script_keys), *script_keys, *args)
+    return answered(verdict, answer)
+
+
+def asking(ruleset: RuleSet, decision: dict, snap: dict) -> tuple[str, list, list] | None:
+    """What `admit` asks ADMIT: (the verdict if the script admits it, its keys, its arguments); None for a
+    shopper who said not to be contacted (DO_NOT_CONTACT without asking)."""
+    if flagged(snap):
+        return None
     anonymous_id = decision["anonymous_id"]
     verdict = HOLDOUT if in_holdout(anonymous_id, ruleset.holdout) else CONTACT
     budget = ruleset.settings.contacts
@@ -139,10 +150,11 @@ def admit(redis, ruleset: RuleSet, decision: dict, snap: dict, run=None) -> str:
             budget.session, budget.day, budget.week,
             verdict, decision["rule"], f"{counted}|{decision['rule']}|{decision['channel']}", hours.KEEP_SECONDS,
             DECISIONS_KEPT, len(ids), *ids, *(part for pair in logged.items() for part in pair)]
-    if run is None:
-        answer = redis.eval(ADMIT, len(script_keys), *script_keys, *args)
-    else:
-        answer = run(keys=script_keys, args=args)
+    return verdict, script_keys, args
+
+
+def answered(verdict: str, answer) -> str:
+    """The verdict ADMIT's ``answer`` gives a decision `asking` would make ``verdict``."""
     answer = answer.decode() if isinstance(answer, bytes) else answer
     if answer == "listed":
         return DO_NOT_CONTACT

@@ -93,6 +93,9 @@ class Scorer:
         self.writer = Writer(redis)
         self.held = Held(defaults.HELD_SESSIONS)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
+        # A batch's decisions, put to the contact policy together before it is written (_admit): a round trip
+        # inside the loop costs the scorer far more than its own work (bench/README.md).
+        self.deciding: list[tuple[dict, dict, dict, int]] = []  # (state, decision, snapshot, now)
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
@@ -176,6 +179,7 @@ class Scorer:
             return 0
         by_session = defaultdict(list)
         out = Batch()
+        self.deciding.clear()  # what a batch that failed left: its entries are applied again
         for key, (entry_id, fields) in entries:
             if not fields:  # trimmed away while pending: nothing left to apply
                 out.ack(key, entry_id.decode())
@@ -190,8 +194,9 @@ class Scorer:
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state, done = self._apply(self.held.take(name, raw), name, batch, out)
-            self._save(out, state)  # now, while its objects are still in the CPU's caches
+            state, done, waiting = self._apply(self.held.take(name, raw), name, batch, out)
+            if not waiting:  # saved now, while its objects are still in the CPU's caches; else by _admit
+                self._save(out, state)
             applied += done
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
@@ -200,9 +205,10 @@ class Scorer:
         return applied
 
     def _write(self, out: Batch) -> None:
-        """Send what the batch queued, learn the outcomes it settled, then store the batch (scorer.writer), its
-        states saved into it already. Snapshots learned here are the ones taken up to the outcome: _learn took
-        them from pending."""
+        """Put the batch's decisions to the contact policy, send what the batch queued, learn the outcomes it
+        settled, then store the batch (scorer.writer), its states saved into it already. Snapshots learned
+        here are the ones taken up to the outcome: _learn took them from pending."""
+        self._admit(out)
         answers = self.later.execute() if len(self.later) else []
         learned = 0
         for index, state, pending in self.to_teach:
@@ -235,7 +241,9 @@ class Scorer:
                 pipe.set(keys.alias(user_id), anonymous_id, ex=defaults.SESSION_TTL)
             pipe.execute()
 
-    def _apply(self, state: dict | None, name: str, batch: list, out: Batch) -> tuple[dict, int]:
+    def _apply(self, state: dict | None, name: str, batch: list, out: Batch) -> tuple[dict, int, bool]:
+        """The session after ``batch``, how many entries were applied, and whether a decision on it waits
+        for the contact policy (then _admit saves it)."""
         applied, trigger, records = 0, None, []
         for _, entry_id, site, message in batch:
             at = message["receivedAt"]
@@ -268,12 +276,11 @@ class Scorer:
                 if code:  # a coupon Handrail issued is redeemed (dispatch.coupons); others are the shop's own
                     self._coupon_entered(state, code, at)
             applied, trigger = applied + 1, entry_id
-        if trigger:
-            self._evaluate(state, self.clock(), trigger)
+        waiting = self._evaluate(state, self.clock(), trigger) if trigger else False
         if records:
             recording.scored(records, state["score"])
             recording.stage(out, name, records, self.shards, self.replay_days)
-        return state, applied
+        return state, applied, waiting
 
     def _learn(self, state: dict) -> None:
         """The session's outcome is known: its snapshots are learned once the batch's queued commands are
@@ -304,18 +311,33 @@ class Scorer:
             outcomes.settled(self.later, state["rule"], state["contact"] == policy.HOLDOUT, at / 1000,
                              won=revenue is not None, revenue=revenue or 0.0)
 
-    def _evaluate(self, state: dict, now: int, trigger: str) -> None:
+    def _evaluate(self, state: dict, now: int, trigger: str) -> bool:
+        """Score the session and ask the rules; True when they decided, and the decision waits for _admit."""
         snap = session.snapshot(state, now, self.pages)
         state["score"] = snap["score"] = self.model.score(snap)
         if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
-            return
+            return False
         def allow(channel, skill):
             return policy.blocked(self.ruleset, channel, skill, snap, self.free)
 
         decision = decide(self.ruleset, snap, trigger, allow, self.rates)
         if decision is None:
-            return
-        verdict = policy.admit(self.redis, self.ruleset, decision, snap, run=self.admission)
+            return False
+        self.deciding.append((state, decision, snap, now))
+        return True
+
+    def _admit(self, out: Batch) -> None:
+        """The batch's decisions put to the contact policy in one round trip (rules.policy.admit, in order),
+        then each handled and its session saved."""
+        asked = [policy.asking(self.ruleset, decision, snap) for _, decision, snap, _ in self.deciding]
+        answers = iter(self.admission.many([(found[1], found[2]) for found in asked if found is not None]))
+        for (state, decision, snap, now), found in zip(self.deciding, asked):
+            verdict = policy.answered(found[0], next(answers)) if found else policy.DO_NOT_CONTACT
+            self._decided(state, decision, snap, now, verdict)
+            self._save(out, state)
+        self.deciding.clear()
+
+    def _decided(self, state: dict, decision: dict, snap: dict, now: int, verdict: str) -> None:
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
             state["channel"] = decision["channel"]  # its outcome teaches that channel's save rate
@@ -374,6 +396,7 @@ class Scorer:
         """The sessions whose deadline is due, up to READ_COUNT a shard, handled as one batch: a few round
         trips in all, not a few per session."""
         now = self.clock()
+        self.deciding.clear()
         pipe = self.redis.pipeline(transaction=False)
         for shard in range(self.shards):
             pipe.zrangebyscore(keys.deadlines(shard), 0, now, start=0, num=defaults.READ_COUNT, withscores=True)
@@ -388,15 +411,17 @@ class Scorer:
         for (_, name, at), raw in zip(taken, stored):
             if raw is not None:
                 state = self.held.take(name.decode(), raw)
-                self._deadline(state, now, at)
-                self._save(out, state)
+                if not self._deadline(state, now, at):
+                    self._save(out, state)
                 handled += 1
         self._write(out)
         return handled
 
-    def _deadline(self, state: dict, now: int, due: int) -> None:
+    def _deadline(self, state: dict, now: int, due: int) -> bool:
+        """True when a decision on the session waits for _admit (which saves it then)."""
         if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:
             self._close(state)
         elif state["outcome"] is None:
-            self._evaluate(state, now, f"deadline:{due}")
+            return self._evaluate(state, now, f"deadline:{due}")
+        return False
 

@@ -7,7 +7,7 @@ import pytest
 
 from rules import keys as rules_keys
 from rules import store
-from scorer import keys, session
+from scorer import keys, recording, session
 from scorer.consumer import Scorer, now_ms
 from tracker import stream
 
@@ -448,3 +448,40 @@ def test_a_contacted_session_tells_its_purchase_with_the_contacting_decision(red
     assert kind == "purchase" and outcome["decision"] == decision["id"] and outcome["anonymous_id"] == "anon-1"
     assert (outcome["order"]["order_id"], outcome["order"]["revenue"]) == ("A-1", 99.5)
     assert decision["context"]["customer"]["segments"] == ["new"]
+
+
+def test_a_batch_puts_all_its_decisions_to_the_policy_each_getting_its_own_verdict(redis, scorer, decisions):
+    """The decisions of one batch are admitted together (Scorer._admit): a shopper who asked not to be
+    contacted, in the middle, is not asked about, and the shoppers around them get their own answers."""
+    messages = failing("anon-a") + [identify({"do_not_contact": True}, "anon-b")] + failing("anon-b") \
+        + failing("anon-c")
+    stream.append(redis, SITE, messages, SHARDS)
+    drain(scorer)
+
+    assert sorted(decision["anonymous_id"] for decision in decisions) == ["anon-a", "anon-c"]
+    for shopper, contact in (("anon-a", "contact"), ("anon-b", None), ("anon-c", "contact")):
+        state = live(redis, shopper)
+        assert state["contact"] == contact and state["quiet_until"] > now_ms()
+    assert state["decision"] == next(d["id"] for d in decisions if d["anonymous_id"] == "anon-c")
+    logged = [entry[b"anonymous_id"].decode() for _, entry in redis.xrange(rules_keys.DECISIONS)]
+    assert sorted(logged) == ["anon-a", "anon-c"]
+
+
+def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_next(redis, scorer, decisions,
+                                                                                  monkeypatch):
+    real = recording.add
+
+    def add(records, state, message, at):
+        if message["anonymousId"] == "anon-z":  # the batch's last session: anon-a's decision is made by then
+            raise ConnectionError("the batch stops here")
+        real(records, state, message, at)
+
+    monkeypatch.setattr(recording, "add", add)
+    stream.append(redis, SITE, failing("anon-a") + [event("Product Viewed", shopper="anon-z")], SHARDS)
+    with pytest.raises(ConnectionError):
+        scorer.step(block=10)
+    monkeypatch.setattr(recording, "add", real)
+    scorer._drain_own_pending()
+
+    assert [decision["anonymous_id"] for decision in decisions] == ["anon-a"]
+    assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1

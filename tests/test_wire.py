@@ -51,3 +51,20 @@ def test_an_unreachable_redis_is_a_connection_error(tmp_path):
 
 def test_pack_is_the_redis_protocol():
     assert wire.pack(b"SET", b"k", b"caf\xc3\xa9") == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\ncaf\xc3\xa9\r\n"
+
+
+def test_many_calls_go_in_one_round_trip_and_answer_in_order_also_after_a_flush(redis):
+    script = wire.Script(redis, ECHO)
+    redis.script_flush()
+    assert script.many([(["hr:test:n"], [f"c{n}"]) for n in range(3)]) == [[b"c0", 1], [b"c1", 2], [b"c2", 3]]
+    assert script.many([]) == []
+    assert script.many([(["hr:test:n"], ["again"])]) == [[b"again", 4]]
+
+
+def test_a_failing_call_among_many_raises_after_the_others_ran_and_the_line_stays_in_step(redis):
+    script = wire.Script(redis, "if ARGV[1] == 'bad' then return redis.error_reply('bad call') end "
+                                "return {ARGV[1], redis.call('INCR', KEYS[1])}")
+    with pytest.raises(redis_lib.ResponseError, match="bad call"):
+        script.many([(["hr:test:n"], ["a"]), (["hr:test:n"], ["bad"]), (["hr:test:n"], ["b"])])
+    assert int(redis.get("hr:test:n")) == 2  # the calls around it ran
+    assert script(keys=["hr:test:n"], args=["next"]) == [b"next", 3]  # its own answer, not a left-over one

@@ -52,7 +52,7 @@ class Script:
             local.connection, local.pid = self._make(), os.getpid()
         return local.connection
 
-    def _round_trip(self, command: bytes):
+    def _send(self, command: bytes):
         connection = self._connection()
         was_open = connection._sock is not None
         try:
@@ -63,12 +63,50 @@ class Script:
             # A connection Redis closed since its last use (a restart, an idle timeout) fails here,
             # before anything ran: one fresh connection is tried. send_packed_command disconnected.
             connection.send_packed_command((command,))
-        return connection.read_response()  # on a failure it disconnects; the next call reconnects
+        return connection  # read_response disconnects on a failure; the next call reconnects
+
+    def _round_trip(self, command: bytes):
+        return self._send(command).read_response()
+
+    def _command(self, keys: list[str], args: list) -> bytes:
+        return pack(b"EVALSHA", self.sha, b"%d" % len(keys), *[_bytes(part) for part in (*keys, *args)])
 
     def __call__(self, keys: list[str], args: list):
-        parts = [_bytes(part) for part in (*keys, *args)]
+        command = self._command(keys, args)
         try:
-            return self._round_trip(pack(b"EVALSHA", self.sha, b"%d" % len(keys), *parts))
+            return self._round_trip(command)
         except NoScriptError:  # a new or flushed server: load it once, then it stays
             self._round_trip(pack(b"SCRIPT", b"LOAD", self._source))
-            return self._round_trip(pack(b"EVALSHA", self.sha, b"%d" % len(keys), *parts))
+            return self._round_trip(command)
+
+    def many(self, calls: list[tuple[list, list]]) -> list:
+        """The answers of ``[(keys, args), ...]``, all sent in one round trip, run one after the other.
+        Every answer is read before an error is raised, so that the connection stays in step."""
+        commands = [self._command(keys, args) for keys, args in calls]
+        answers, missing, failed = self._pipelined(commands)
+        if missing:  # a new or flushed server: those calls did not run; once loaded, the script stays
+            self._round_trip(pack(b"SCRIPT", b"LOAD", self._source))
+            again, still, failed_again = self._pipelined([commands[n] for n in missing])
+            for n, answer in zip(missing, again):
+                answers[n] = answer
+            failed = failed or failed_again or (NoScriptError("the script was flushed again") if still else None)
+        if failed is not None:
+            raise failed
+        return answers
+
+    def _pipelined(self, commands: list[bytes]) -> tuple[list, list[int], Exception | None]:
+        """(answers, the indexes of the calls the server had no script for, the first other error)."""
+        answers, missing, failed = [], [], None
+        if not commands:
+            return answers, missing, failed
+        connection = self._send(b"".join(commands))
+        for n in range(len(commands)):
+            try:
+                answers.append(connection.read_response())
+            except NoScriptError:
+                answers.append(None)
+                missing.append(n)
+            except redis.ResponseError as error:
+                answers.append(None)
+                failed = failed or error
+        return answers, missing, failed
