@@ -18,20 +18,24 @@ from redis.exceptions import NoScriptError
 def pack(*parts: bytes) -> bytes:
     """A RESP command."""
     out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        out.append(b"$%d\r\n" % len(part))
-        out.append(part)
-        out.append(b"\r\n")
-    return b"".join(out)
+    out += [b"$%d\r\n%b\r\n" % (len(part), part) for part in parts]  # one format a part: a scorer batch's
+    return b"".join(out)  # write has thousands
 
 
 def _bytes(value) -> bytes:
-    if isinstance(value, bytes):
+    kind = type(value)  # the exact types first: a batch's write has thousands of parts
+    if kind is bytes:
         return value
-    if isinstance(value, int):
+    if kind is str:
+        return value.encode()
+    if kind is int:
         return b"%d" % value
     if isinstance(value, float):
         return repr(value).encode()  # as redis-py sends a float
+    if isinstance(value, int):  # a bool, an int subclass
+        return b"%d" % value
+    if isinstance(value, bytes):
+        return bytes(value)
     return value.encode()
 
 
