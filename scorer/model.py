@@ -58,18 +58,28 @@ def values(snap: dict) -> list[float]:
         snap.get("exit_rate", 0.0),
         _log(snap.get("page_value", 0.0)),
     ]
-    x += [min(signals.get(event, 0), 10) for event in _SIGNALS.values()]
+    x += [min(signals.get(event, 0), 10) for event in _SIGNALS.values()] if signals else _NO_SIGNALS
     for kind in ("admin", "info", "product"):
         seen = kinds.get(kind)
         x += (_log(seen["pages"]), _log(seen["seconds"])) if seen else (0.0, 0.0)
     step = snap["step"] or "browse"  # the landing page, before any product
-    x += [1.0 if step == name else 0.0 for name in STEPS]
+    x += _ONE_STEP.get(step, _NO_STEP)
     x.append(idle if step in _CHECKOUT else 0.0)  # idle_in_checkout
-    device = snap.get("device")
-    x += [1.0 if device == name else 0.0 for name in DEVICES]
-    hour = snap.get("local_hour")
-    x += [1.0 if hour is not None and low <= hour < high else 0.0 for low, high, _ in DAYPARTS]
+    x += _ONE_DEVICE.get(snap.get("device"), _NO_DEVICE)
+    x += _ONE_HOUR.get(snap.get("local_hour"), _NO_HOUR)
     return x
+
+
+def _one_hot(names) -> dict:
+    return {name: tuple(1.0 if other == name else 0.0 for other in names) for name in names}
+
+
+# The one-hot parts of values() and the signals of a session without any, made once.
+_ONE_STEP, _NO_STEP = _one_hot(STEPS), (0.0,) * len(STEPS)
+_ONE_DEVICE, _NO_DEVICE = _one_hot(DEVICES), (0.0,) * len(DEVICES)
+_ONE_HOUR = {hour: tuple(1.0 if low <= hour < high else 0.0 for low, high, _ in DAYPARTS) for hour in range(24)}
+_NO_HOUR = (0.0,) * len(DAYPARTS)
+_NO_SIGNALS = (0,) * len(_SIGNALS)
 
 
 # The order of values(): the names of the features the model learns.

@@ -319,33 +319,35 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
 
 def measures(state: dict, now: int, page_stats=None) -> dict:
     """The part of `snapshot` the model reads (scorer.model.values): what a decision point's learning
-    snapshot needs, without the lists and texts only rules read."""
-    started = state["started_at"]
-    kinds = {kind: list(counts) for kind, counts in state["kinds"].items()}
-    if state["page"]:  # the page being read counts for its kind until the next one
-        kinds[state["page"][1]][1] += max(0, now - state["page"][2])
+    snapshot needs, without the lists and texts only rules read. Made for most events (bench/scorer.py)."""
+    started, step_at, page, n = state["started_at"], state["step_at"], state["page"], state["n"]
+    kinds = {}
+    for kind, (pages_seen, ms) in state["kinds"].items():
+        if page and page[1] == kind:  # the page being read counts for its kind until the next one
+            ms += max(0, now - page[2])
+        kinds[kind] = {"pages": pages_seen, "seconds": ms / 1000}
     bounce, exit_, value = page_stats.rates(state["site"], state["pages"]) if page_stats else (0.0, 0.0, 0.0)
+    since = step_at - started  # the struggle on this step: recent entries are tenths of a second since start
     return {
         "step": state["step"],
-        "step_seconds": (now - state["step_at"]) / 1000,
+        "step_seconds": (now - step_at) / 1000,
         "session_seconds": (now - started) / 1000,
         "cart_value": state["cart"]["value"],
         "cart_items": state["cart"]["count"],
         "signals": dict(state["signals"]),
         "fields": dict(state["fields"]),
-        "counts": dict(state["n"]),
-        "kinds": {kind: {"pages": n, "seconds": ms / 1000} for kind, (n, ms) in kinds.items()},
+        "counts": dict(n),
+        "kinds": kinds,
         "bounce_rate": bounce,
         "exit_rate": exit_,
         "page_value": value,
         "device": state["device"],
         "local_hour": local_hour(state, now),
         "returning": state["visits"] > 1 or bool(state["user_id"]),
-        "idle_seconds": state["n"].get("idle", 0),
+        "idle_seconds": n.get("idle", 0),
         "quiet_seconds": (now - state["last_seen"]) / 1000,
         "still_seconds": (now - state.get("acted_at", state["last_seen"])) / 1000,
-        "step_friction": sum(1 for event, tenths in state["recent"]
-                             if event in STRUGGLE and started + tenths * 100 >= state["step_at"]),
+        "step_friction": sum(1 for event, tenths in state["recent"] if tenths * 100 >= since and event in STRUGGLE),
         "events": state["events"],
     }
 
