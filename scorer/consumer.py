@@ -21,7 +21,6 @@ from rules.conditions import segments
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, funnel, keys, learning, pages, recording, session
-from scorer.held import Held
 from scorer.due import next_due
 from scorer.writer import Batch, Writer
 from scorer.model import AbandonModel
@@ -44,7 +43,7 @@ def now_ms() -> int:
 
 
 def _copy(cart: dict) -> dict:
-    """A cart handed to dispatch, apart from the state: a held state (scorer.held) changes with later batches."""
+    """A cart handed to dispatch, apart from the state the batch goes on changing."""
     return dict(cart, items=[dict(item) for item in cart["items"]])
 
 
@@ -91,7 +90,6 @@ class Scorer:
         self.later = redis.pipeline(transaction=False)
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
-        self.held = Held(defaults.HELD_SESSIONS)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
         # A batch's decisions, put to the contact policy together before it is written (_admit): a round trip
         # inside the loop costs the scorer far more than its own work (bench/README.md).
@@ -194,7 +192,7 @@ class Scorer:
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
-            state, done, waiting = self._apply(self.held.take(name, raw), name, batch, out)
+            state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
             if not waiting:  # saved now, while its objects are still in the CPU's caches; else by _admit
                 self._save(out, state)
             applied += done
@@ -381,9 +379,8 @@ class Scorer:
                                      "coupon": code, "at": at / 1000})
 
     def _save(self, out: Batch, state: dict) -> None:
-        name, raw = state["session"], session.dump(state)
-        self.held.keep(name, raw, state)
-        out.session(name, raw, keys.deadlines(stream.shard_of(name, self.shards)), self._next_deadline(state),
+        name = state["session"]
+        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)), self._next_deadline(state),
                     self.pending.pop(name, []))
 
     def _next_deadline(self, state: dict) -> int | None:
@@ -408,9 +405,9 @@ class Scorer:
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
         stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
         out, handled = Batch(), 0
-        for (_, name, at), raw in zip(taken, stored):
+        for (_, _, at), raw in zip(taken, stored):
             if raw is not None:
-                state = self.held.take(name.decode(), raw)
+                state = orjson.loads(raw)
                 if not self._deadline(state, now, at):
                     self._save(out, state)
                 handled += 1

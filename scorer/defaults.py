@@ -11,7 +11,6 @@ MAX_PAGES = 12  # distinct pages remembered per session (for bounce and exit rat
 MAX_PATH = 100  # characters of the current page's path kept (for page conditions)
 MAX_TEXT = 120  # characters of any shopper-sent text kept in a session
 MAX_STATE_BYTES = 2048  # the stored JSON of one session, at most
-HELD_SESSIONS = 10_000  # parsed sessions the scorer keeps between batches (scorer.held), about 12 KB each
 READ_COUNT = 200  # stream entries read per batch
 READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
 RULES_POLL = 1.0  # seconds between checks for a new rules version
