@@ -91,9 +91,10 @@ class Scorer:
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
-        # A batch's decisions, put to the contact policy together before it is written (_admit): a round trip
-        # inside the loop costs the scorer far more than its own work (bench/README.md).
+        # A batch's decisions, put to the contact policy together (_admit): a round trip inside the loop costs
+        # the scorer far more than its own work (bench/README.md). The first waits ADMIT_WAIT at most.
         self.deciding: list[tuple[dict, dict, dict, int]] = []  # (state, decision, snapshot, now)
+        self.waiting_since = 0.0  # time.perf_counter() when the first of them was made
         self.ruleset = RuleSet()
         self.rules_version = -1
         self.rules_checked = 0.0
@@ -195,6 +196,8 @@ class Scorer:
             state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
             if not waiting:  # saved now, while its objects are still in the CPU's caches; else by _admit
                 self._save(out, state)
+            elif time.perf_counter() - self.waiting_since >= defaults.ADMIT_WAIT:
+                self._admit(out)  # a large batch (a backlog) does not hold its first shoppers' contacts
             applied += done
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
@@ -321,6 +324,8 @@ class Scorer:
         decision = decide(self.ruleset, snap, trigger, allow, self.rates)
         if decision is None:
             return False
+        if not self.deciding:
+            self.waiting_since = time.perf_counter()
         self.deciding.append((state, decision, snap, now))
         return True
 

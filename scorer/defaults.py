@@ -11,6 +11,7 @@ MAX_PAGES = 12  # distinct pages remembered per session (for bounce and exit rat
 MAX_PATH = 100  # characters of the current page's path kept (for page conditions)
 MAX_TEXT = 120  # characters of any shopper-sent text kept in a session
 MAX_STATE_BYTES = 2048  # the stored JSON of one session, at most
+ADMIT_WAIT = 0.01  # seconds a decision may wait for the rest of its batch's to go to the contact policy with it
 READ_COUNT = 200  # stream entries read per batch
 READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
 RULES_POLL = 1.0  # seconds between checks for a new rules version

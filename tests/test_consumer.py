@@ -7,7 +7,7 @@ import pytest
 
 from rules import keys as rules_keys
 from rules import store
-from scorer import keys, recording, session
+from scorer import defaults, keys, learning, recording, session
 from scorer.consumer import Scorer, now_ms
 from tracker import stream
 
@@ -450,9 +450,11 @@ def test_a_contacted_session_tells_its_purchase_with_the_contacting_decision(red
     assert decision["context"]["customer"]["segments"] == ["new"]
 
 
-def test_a_batch_puts_all_its_decisions_to_the_policy_each_getting_its_own_verdict(redis, scorer, decisions):
+def test_a_batch_puts_all_its_decisions_to_the_policy_each_getting_its_own_verdict(redis, scorer, decisions,
+                                                                                  monkeypatch):
     """The decisions of one batch are admitted together (Scorer._admit): a shopper who asked not to be
     contacted, in the middle, is not asked about, and the shoppers around them get their own answers."""
+    monkeypatch.setattr(defaults, "ADMIT_WAIT", 60.0)
     messages = failing("anon-a") + [identify({"do_not_contact": True}, "anon-b")] + failing("anon-b") \
         + failing("anon-c")
     stream.append(redis, SITE, messages, SHARDS)
@@ -485,3 +487,29 @@ def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_n
 
     assert [decision["anonymous_id"] for decision in decisions] == ["anon-a"]
     assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1
+
+
+@pytest.mark.parametrize("wait", [0.0, 60.0])
+def test_a_decision_waits_for_the_rest_of_its_batch_no_longer_than_admit_wait(redis, monkeypatch, wait):
+    """anon-a is decided on first in the batch: handed on before anon-z is applied when it may not wait."""
+    log = []
+
+    class Handed(list):
+        def append(self, decision):
+            log.append(f"decided {decision['anonymous_id']}")
+            super().append(decision)
+
+    observe = learning.observe
+
+    def observed(state, message, at, stats):
+        log.append(f"applied {state['session']}")
+        return observe(state, message, at, stats)
+
+    monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
+    monkeypatch.setattr(learning, "observe", observed)
+    scorer = scorer_with(redis, Handed(), STUCK_AT_PAYMENT)
+    stream.append(redis, SITE, failing("anon-a") + [event("Product Viewed", shopper="anon-z")], SHARDS)
+    drain(scorer)
+
+    assert (log.index("decided anon-a") < log.index("applied anon-z")) == (wait == 0.0)
+    assert live(redis, "anon-a")["contact"] == "contact"
