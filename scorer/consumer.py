@@ -91,8 +91,11 @@ class Scorer:
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
-        # A batch's decisions, put to the contact policy together (_admit): a round trip inside the loop costs
-        # the scorer far more than its own work (bench/README.md). The first waits ADMIT_WAIT at most.
+        # A large batch's decisions (a backlog's), put to the contact policy together (_admit): a round trip
+        # inside the loop costs the scorer far more than its own work (bench/README.md). The first waits
+        # ADMIT_WAIT at most. In a small batch (the scorer keeps up) each goes at once: a shopper's contact
+        # does not wait for the shoppers after them.
+        self.together = False  # this batch's decisions wait for each other
         self.deciding: list[tuple[dict, dict, dict, int]] = []  # (state, decision, snapshot, now)
         self.waiting_since = 0.0  # time.perf_counter() when the first of them was made
         self.ruleset = RuleSet()
@@ -179,6 +182,7 @@ class Scorer:
         by_session = defaultdict(list)
         out = Batch()
         self.deciding.clear()  # what a batch that failed left: its entries are applied again
+        self.together = len(entries) >= defaults.ADMIT_TOGETHER
         for key, (entry_id, fields) in entries:
             if not fields:  # trimmed away while pending: nothing left to apply
                 out.ack(key, entry_id.decode())
@@ -196,8 +200,8 @@ class Scorer:
             state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
             if not waiting:  # saved now, while its objects are still in the CPU's caches; else by _admit
                 self._save(out, state)
-            elif time.perf_counter() - self.waiting_since >= defaults.ADMIT_WAIT:
-                self._admit(out)  # a large batch (a backlog) does not hold its first shoppers' contacts
+            elif not self.together or time.perf_counter() - self.waiting_since >= defaults.ADMIT_WAIT:
+                self._admit(out)
             applied += done
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)

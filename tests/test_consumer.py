@@ -455,6 +455,7 @@ def test_a_batch_puts_all_its_decisions_to_the_policy_each_getting_its_own_verdi
     """The decisions of one batch are admitted together (Scorer._admit): a shopper who asked not to be
     contacted, in the middle, is not asked about, and the shoppers around them get their own answers."""
     monkeypatch.setattr(defaults, "ADMIT_WAIT", 60.0)
+    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", 1)
     messages = failing("anon-a") + [identify({"do_not_contact": True}, "anon-b")] + failing("anon-b") \
         + failing("anon-c")
     stream.append(redis, SITE, messages, SHARDS)
@@ -471,6 +472,8 @@ def test_a_batch_puts_all_its_decisions_to_the_policy_each_getting_its_own_verdi
 
 def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_next(redis, scorer, decisions,
                                                                                   monkeypatch):
+    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", 1)  # anon-a's decision waits for the batch's end
+    monkeypatch.setattr(defaults, "ADMIT_WAIT", 60.0)
     real = recording.add
 
     def add(records, state, message, at):
@@ -489,9 +492,11 @@ def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_n
     assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1
 
 
-@pytest.mark.parametrize("wait", [0.0, 60.0])
-def test_a_decision_waits_for_the_rest_of_its_batch_no_longer_than_admit_wait(redis, monkeypatch, wait):
-    """anon-a is decided on first in the batch: handed on before anon-z is applied when it may not wait."""
+@pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
+def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wait(redis, monkeypatch, together,
+                                                                                  wait, at_once):
+    """anon-a is decided on first in the batch (5 entries): handed on before anon-z is applied unless the
+    batch is one whose decisions go together, and they may wait."""
     log = []
 
     class Handed(list):
@@ -506,10 +511,11 @@ def test_a_decision_waits_for_the_rest_of_its_batch_no_longer_than_admit_wait(re
         return observe(state, message, at, stats)
 
     monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
+    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
     monkeypatch.setattr(learning, "observe", observed)
     scorer = scorer_with(redis, Handed(), STUCK_AT_PAYMENT)
     stream.append(redis, SITE, failing("anon-a") + [event("Product Viewed", shopper="anon-z")], SHARDS)
     drain(scorer)
 
-    assert (log.index("decided anon-a") < log.index("applied anon-z")) == (wait == 0.0)
+    assert (log.index("decided anon-a") < log.index("applied anon-z")) == at_once
     assert live(redis, "anon-a")["contact"] == "contact"
