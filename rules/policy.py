@@ -116,7 +116,7 @@ def admit(redis, ruleset: RuleSet, decision: dict, snap: dict, run=None) -> str:
     admitted decision is recorded in the same script: the decision log the reports read, for the
     holdout the moments a rule would have fired, the hour's counters of contacts made and held out by
     rule and channel (reports.hours). ``run(keys=, args=)`` runs ADMIT instead of ``redis.eval`` (a
-    tracker.wire.Script). The scorer puts a batch's decisions to it at once: `asking`, then `verdict`."""
+    tracker.wire.Script). The scorer puts a batch's decisions to it at once: `asking`, then `answered`."""
     asked = asking(ruleset, decision, snap)
     if asked is None:
         return DO_NOT_CONTACT

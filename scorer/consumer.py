@@ -42,11 +42,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _copy(cart: dict) -> dict:
-    """A cart handed to dispatch, apart from the state the batch goes on changing."""
-    return dict(cart, items=[dict(item) for item in cart["items"]])
-
-
 ORDER_PRODUCTS = 10  # products of an order dispatch keeps (for replenishment reminders)
 
 
@@ -357,7 +352,7 @@ class Scorer:
         if verdict == policy.CONTACT:
             state["decision"] = decision["id"]  # the latest contact is the one its outcome is credited to
             decision["context"] = {
-                "cart": _copy(state["cart"]),
+                "cart": state["cart"],
                 "step": state["step"],
                 "timeline": session.timeline(state),
                 "customer": dict(state["traits"], user_id=state["user_id"], returning=snap["returning"],
@@ -375,9 +370,9 @@ class Scorer:
         told = {"decision": contacted, "site": state["site"], "user_id": state["user_id"],
                 "anonymous_id": state["anonymous_id"] or state["session"], "order": order}
         if kind == IDENTIFIED:
-            told["traits"] = dict(state["traits"])
+            told["traits"] = state["traits"]
         elif kind == ENDED:  # what a known customer's profile keeps of their last visit
-            told.update(at=state["last_seen"] / 1000, started_at=state["started_at"] / 1000, cart=_copy(state["cart"]),
+            told.update(at=state["last_seen"] / 1000, started_at=state["started_at"] / 1000, cart=state["cart"],
                         step=state["step"], trouble=session.trouble(state), tz=state.get("tz"))
         self.on_outcome(kind, told)
 
@@ -389,8 +384,8 @@ class Scorer:
 
     def _save(self, out: Batch, state: dict) -> None:
         name = state["session"]
-        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)), self._next_deadline(state),
-                    self.pending.pop(name, []))
+        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)),
+                    self._next_deadline(state), self.pending.pop(name, []))
 
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
