@@ -30,12 +30,12 @@ def _bytes(value) -> bytes:
         return value.encode()
     if kind is int:
         return b"%d" % value
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, int):  # a bool
+        return b"%d" % value
     if isinstance(value, float):
         return repr(value).encode()  # as redis-py sends a float
-    if isinstance(value, int):  # a bool, an int subclass
-        return b"%d" % value
-    if isinstance(value, bytes):
-        return bytes(value)
     return value.encode()
 
 
