@@ -202,6 +202,29 @@ def test_overlong_anonymous_id_is_400(client, redis, site):
     assert stored(redis) == []
 
 
+@pytest.mark.parametrize("field, value", [
+    ("anonymousId", "anon\x1b[2J"),  # an escape sequence that clears a terminal
+    ("userId", "user\n2026-12-03 INFO forged log line"),
+    ("messageId", "m\x00-1"),
+    ("anonymousId", "anon\x85"),  # a C1 control: a line break to some readers
+])
+def test_an_id_with_a_control_character_is_400_naming_where(client, redis, site, field, value):
+    """A control character in an id is refused, saying which one and where it is; nothing is stored."""
+    response = post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [track(), track(**{field: value})]})
+    position = next(n for n, c in enumerate(value) if ord(c) < 32 or 127 <= ord(c) < 160) + 1
+    assert_refused(response, 400, f"batch[1].{field}", "control characters", f"U+{ord(value[position - 1]):04X}",
+                   f"at character {position}")
+    assert stored(redis) == []
+
+
+def test_ids_of_any_printable_text_are_taken(client, redis, site):
+    """Emoji, accents, spaces and symbols are not control characters: such ids are stored as sent."""
+    message = track(anonymousId="anon 👩‍💻 é", userId="ada@example.com", messageId="m:1/€")
+    assert post_text(client, "/v1/batch", {"writeKey": site["write_key"], "batch": [message]}).status_code == 200
+    assert [(m["anonymousId"], m["userId"], m["messageId"]) for m in stored(redis)] == [
+        ("anon 👩‍💻 é", "ada@example.com", "m:1/€")]
+
+
 def test_preflight_lets_a_browser_post_json(client, site):
     """An OPTIONS preflight is answered so that a JSON or authorised POST may follow."""
     answer = client.options("/v1/batch", headers={"Origin": "http://shop.test", "Access-Control-Request-Method": "POST"})

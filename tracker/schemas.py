@@ -1,5 +1,6 @@
 """Wire schemas of the collector: the Segment HTTP Tracking API shape, with a cap on every length."""
 
+import re
 from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -14,6 +15,18 @@ def _iso8601(value: str) -> None:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"must be an ISO 8601 time like 2026-11-23T10:00:00Z, got {value[:40]!r}")
+
+
+# C0 and C1 controls and DEL: no shop's id has one, and an id is a Redis key, a log line and what an agent
+# reads, where one can rewrite the line it is printed on (an escape sequence in a terminal).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> None:
+    found = not value.isprintable() and _CONTROL.search(value)  # isprintable: one C call, true of most ids
+    if found:
+        raise ValidationError(f"must not contain control characters, found U+{ord(found.group()):04X} "
+                              f"at character {found.start() + 1}")
 
 
 def _bounded(value) -> None:
@@ -62,9 +75,9 @@ class MessageSchema(Schema):
         unknown = EXCLUDE  # Segment libraries add fields (integrations, channel, ...) we do not use
 
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
-    anonymousId = _short(defaults.MAX_ID, allow_none=True)
-    userId = _short(defaults.MAX_ID, allow_none=True)
-    messageId = _short(defaults.MAX_ID)
+    anonymousId = _short(defaults.MAX_ID, _printable, allow_none=True)
+    userId = _short(defaults.MAX_ID, _printable, allow_none=True)
+    messageId = _short(defaults.MAX_ID, _printable)
     timestamp = _short(64, _iso8601)
     event = _short(defaults.MAX_NAME)
     name = _short(defaults.MAX_NAME, allow_none=True)
