@@ -193,16 +193,21 @@ class Scorer:
         for name, raw in zip(names, stored):
             batch = by_session[name]
             state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
-            if not waiting:  # saved now, while its objects are still in the CPU's caches; else by _admit
-                self._save(out, state)
-            elif not self.together or time.perf_counter() - self.waiting_since >= defaults.ADMIT_WAIT:
-                self._admit(out)
+            self._done(out, state, waiting)
             applied += done
             for key, entry_id, _, _ in batch:
                 out.ack(key, entry_id)
         self._write(out)
         self._record_aliases(by_session)
         return applied
+
+    def _done(self, out: Batch, state: dict, waiting: bool) -> None:
+        """A session of the batch handled: saved now, while its objects are still in the CPU's caches, or, when a
+        decision on it waits, the decisions so far put to the policy unless they may wait longer (_admit saves)."""
+        if not waiting:
+            self._save(out, state)
+        elif not self.together or time.perf_counter() - self.waiting_since >= defaults.ADMIT_WAIT:
+            self._admit(out)
 
     def _write(self, out: Batch) -> None:
         """Put the batch's decisions to the contact policy, send what the batch queued, learn the outcomes it
@@ -409,11 +414,11 @@ class Scorer:
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
         stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
         out, handled = Batch(), 0
+        self.together = len(taken) >= defaults.ADMIT_TOGETHER  # as in process
         for (_, _, at), raw in zip(taken, stored):
             if raw is not None:
                 state = orjson.loads(raw)
-                if not self._deadline(state, now, at):
-                    self._save(out, state)
+                self._done(out, state, self._deadline(state, now, at))
                 handled += 1
         self._write(out)
         return handled

@@ -519,3 +519,37 @@ def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wai
 
     assert (log.index("decided anon-a") < log.index("applied anon-z")) == at_once
     assert live(redis, "anon-a")["contact"] == "contact"
+
+
+@pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
+def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wait(redis, monkeypatch,
+                                                                                           together, wait, at_once):
+    """Two shoppers due on payment at once: the first one's decision is handed on before the second is
+    looked at, unless the deadline batch is one whose decisions go together, and they may wait."""
+    log = []
+
+    class Handed(list):
+        def append(self, decision):
+            log.append(f"decided {decision['anonymous_id']}")
+            super().append(decision)
+
+    deadline = Scorer._deadline
+
+    def looked_at(self, state, now, due):
+        log.append(f"looked at {state['session']}")
+        return deadline(self, state, now, due)
+
+    monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
+    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
+    monkeypatch.setattr(Scorer, "_deadline", looked_at)
+    scorer = scorer_with(redis, Handed(), LINGERING)
+    arrived = now_ms() - 600
+    stream.append(redis, SITE, to_payment(arrived, "anon-a") + to_payment(arrived, "anon-z"), SHARDS)
+    assert scorer.step(block=10) == 4 and log == []
+    time.sleep(max(0, arrived + 1000 - now_ms()) / 1000 + 0.05)
+    assert scorer.run_deadlines() == 2
+
+    first, second = (entry.split()[-1] for entry in log if entry.startswith("looked at"))
+    assert (log.index(f"decided {first}") < log.index(f"looked at {second}")) == at_once
+    assert sorted(entry for entry in log if entry.startswith("decided")) == ["decided anon-a", "decided anon-z"]
+    assert live(redis, "anon-a")["contact"] == "contact" == live(redis, "anon-z")["contact"]
