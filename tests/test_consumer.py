@@ -492,18 +492,24 @@ def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_n
     assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1
 
 
+class Handed(list):
+    """Decisions handed on, each also written to ``log`` as "decided <anonymous id>": what came first."""
+
+    def __init__(self, log: list):
+        super().__init__()
+        self.log = log
+
+    def append(self, decision):
+        self.log.append(f"decided {decision['anonymous_id']}")
+        super().append(decision)
+
+
 @pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
 def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wait(redis, monkeypatch, together,
                                                                                   wait, at_once):
     """anon-a is decided on first in the batch (5 entries): handed on before anon-z is applied unless the
     batch is one whose decisions go together, and they may wait."""
     log = []
-
-    class Handed(list):
-        def append(self, decision):
-            log.append(f"decided {decision['anonymous_id']}")
-            super().append(decision)
-
     observe = learning.observe
 
     def observed(state, message, at, stats):
@@ -513,7 +519,7 @@ def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wai
     monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
     monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
     monkeypatch.setattr(learning, "observe", observed)
-    scorer = scorer_with(redis, Handed(), STUCK_AT_PAYMENT)
+    scorer = scorer_with(redis, Handed(log), STUCK_AT_PAYMENT)
     stream.append(redis, SITE, failing("anon-a") + [event("Product Viewed", shopper="anon-z")], SHARDS)
     drain(scorer)
 
@@ -527,12 +533,6 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
     """Two shoppers due on payment at once: the first one's decision is handed on before the second is
     looked at, unless the deadline batch is one whose decisions go together, and they may wait."""
     log = []
-
-    class Handed(list):
-        def append(self, decision):
-            log.append(f"decided {decision['anonymous_id']}")
-            super().append(decision)
-
     deadline = Scorer._deadline
 
     def looked_at(self, state, now, due):
@@ -542,7 +542,7 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
     monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
     monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
     monkeypatch.setattr(Scorer, "_deadline", looked_at)
-    scorer = scorer_with(redis, Handed(), LINGERING)
+    scorer = scorer_with(redis, Handed(log), LINGERING)
     arrived = now_ms() - 600
     stream.append(redis, SITE, to_payment(arrived, "anon-a") + to_payment(arrived, "anon-z"), SHARDS)
     assert scorer.step(block=10) == 4 and log == []
