@@ -15,6 +15,7 @@ ADMIT_TOGETHER = 200  # entries (or due sessions) in a batch from which its deci
 ADMIT_WAIT = 0.01  # seconds a decision of such a batch may wait for the next ones to go with it
 READ_COUNT = 200  # stream entries read per batch
 READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
+DEADLINE_EVERY = 100  # ms between two looks for due deadlines (no wait after one that found a shard full)
 RULES_POLL = 1.0  # seconds between checks for a new rules version
 RECLAIM_IDLE = 60_000  # ms an entry may sit with a dead consumer before another takes it
 RECLAIM_EVERY = 30.0  # seconds between looks for such entries

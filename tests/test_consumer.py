@@ -553,3 +553,49 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
     assert (log.index(f"decided {first}") < log.index(f"looked at {second}")) == at_once
     assert sorted(entry for entry in log if entry.startswith("decided")) == ["decided anon-a", "decided anon-z"]
     assert live(redis, "anon-a")["contact"] == "contact" == live(redis, "anon-z")["contact"]
+
+
+def test_under_steady_load_deadlines_are_looked_at_every_deadline_every_ms(redis, decisions):
+    """Reads every 10 ms (another shopper browsing), on the scorer's clock: a look for due deadlines comes
+    once in DEADLINE_EVERY, not after every read, and the lingering shopper is decided on within that
+    time of the dwell being passed."""
+    scorer = scorer_with(redis, decisions, LINGERING)
+    now = [now_ms()]
+    scorer.clock = lambda: now[0]
+    looks = []
+    run_deadlines = scorer.run_deadlines
+
+    def counted():
+        looks.append(now[0])
+        return run_deadlines()
+
+    scorer.run_deadlines = counted
+    stream.append(redis, SITE, to_payment(now[0]), SHARDS)
+    due = now[0] + 1000  # the rule's dwell: over 1 s
+    for _ in range(200):  # 2 s
+        now[0] += 10
+        stream.append(redis, SITE, [event("Product Viewed", at=now[0], shopper="anon-browsing")], SHARDS)
+        scorer.step(block=10)
+    assert all(later - earlier >= defaults.DEADLINE_EVERY for earlier, later in zip(looks, looks[1:]))
+    assert 2000 // defaults.DEADLINE_EVERY <= len(looks) <= 2000 // defaults.DEADLINE_EVERY + 1
+    (decision,) = decisions
+    assert decision["anonymous_id"] == "anon-1" and due < decision["decided_at"] <= due + defaults.DEADLINE_EVERY
+
+
+def test_a_look_that_finds_a_shard_full_is_followed_by_another_at_once(redis, decisions, monkeypatch):
+    """More sessions due than one look takes (READ_COUNT a shard): the next step looks again without waiting
+    DEADLINE_EVERY, until every one was handled."""
+    monkeypatch.setattr(defaults, "READ_COUNT", 1)
+    scorer = scorer_with(redis, decisions, LINGERING)
+    arrived = now_ms()
+    shoppers = [name for name in (f"anon-{n}" for n in range(100)) if stream.shard_of(name, SHARDS) == 0][:3]
+    for shopper in shoppers:
+        stream.append(redis, SITE, to_payment(arrived, shopper), SHARDS)
+    scorer.clock = lambda: arrived
+    while scorer.step(block=10):  # READ_COUNT 1: an entry a shard a read
+        pass
+    assert decisions == []
+    scorer.clock = lambda: arrived + 2000  # past the dwell for all three; the clock stands still from here
+    for _ in range(3):  # one due a look, the three on one shard
+        scorer.step(block=1)
+    assert sorted(decision["anonymous_id"] for decision in decisions) == shoppers
