@@ -13,6 +13,11 @@ Beside it, in the same run: River's default pipeline alone (StandardScaler | Log
 scoring (predict_proba_one) and then learning (learn_one) the same number of feature dicts, with
 nothing else around it: the cost of the model by itself.
 
+Then, with ``--paced RATE`` (2,000 by default; 0: not run), the same scorer under live load: a thread of
+the benchmark appends other shoppers' events at RATE a second, stamped as they arrive, for ``--seconds``,
+while the scorer runs its loop as the scorer process does (a read blocks until entries come). Its reads
+are then small, and the figure is the scorer thread's CPU per event at that load, not its capacity.
+
 Target: at least 20,000 events per second per core. Writes var/bench/scorer.json.
 """
 
@@ -22,6 +27,7 @@ import json
 import random
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -125,6 +131,45 @@ def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
             "decisions": len(decisions)}
 
 
+def run_paced(url: str, events: list[dict], rate: float, seconds: float) -> dict:
+    """The scorer's loop while ``events`` are appended at ``rate`` a second, for ``seconds``."""
+    redis = redis_py.Redis.from_url(url)
+    scorer = Scorer(redis, SHARDS, on_decision=lambda decision: None, name="bench-paced")
+    scorer.model = trained(random.Random(1))
+    scorer.ensure_groups()
+    scorer.refresh_rules()
+    fed, stop = [0], threading.Event()
+
+    def feed() -> None:
+        writer = redis_py.Redis.from_url(url)
+        start = time.perf_counter()
+        while fed[0] < len(events) and not stop.is_set():
+            due = min(len(events), int((time.perf_counter() - start) * rate))
+            if due > fed[0]:
+                arrived = int(time.time() * 1000)
+                chunk = [dict(event, receivedAt=arrived) for event in events[fed[0]:due]]
+                stream.append(writer, "bench-site", chunk, SHARDS)
+                fed[0] = due
+            time.sleep(0.002)
+
+    threshold = gc.get_threshold()
+    quiet_collector()
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    cpu, wall, applied, steps = time.thread_time(), time.perf_counter(), 0, 0
+    while time.perf_counter() - wall < seconds:
+        applied += scorer.step()
+        steps += 1
+    stop.set()
+    feeder.join()
+    cpu = time.thread_time() - cpu  # the scorer's thread alone, not the feeder's
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    return {"rate": rate, "seconds": seconds, "fed": fed[0], "events": applied, "steps": steps,
+            "entries_per_step": round(applied / max(steps, 1), 1), "cpu_seconds": round(cpu, 3),
+            "events_per_core_second": round(applied / cpu) if cpu else 0}
+
+
 def run_river(events: list[dict]) -> dict:
     """River's default pipeline, alone, on one feature dict per event."""
     rng = random.Random(2)
@@ -160,6 +205,13 @@ def table(result: dict) -> str:
         f"({scorer['cpu_seconds']} s of scorer CPU, {scorer['redis_cpu_seconds']} s of Redis CPU), "
         f"{scorer['decisions']} decisions",
     ]
+    paced = result.get("paced")
+    if paced:
+        figure = f"scorer under live load, {paced['rate']:,.0f} events/s arriving"
+        lines[5:5] = [f"{figure:<64}{paced['events_per_core_second']:>16,}"]
+        lines.append(f"live load: {paced['events']:,} of {paced['fed']:,} events arrived in {paced['seconds']:g} s "
+                     f"applied in {paced['steps']:,} reads, {paced['entries_per_step']} entries a read, "
+                     f"{paced['cpu_seconds']} s of scorer CPU")
     return "\n".join(lines)
 
 
@@ -167,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scorer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--shoppers", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paced", type=float, default=2000, metavar="RATE",
+                        help="events a second for the live-load run (0: none)")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the live-load run")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     events = traffic(args.shoppers, args.seed)
@@ -180,10 +235,23 @@ def main(argv: list[str] | None = None) -> int:
             result = {"scorer": run_scorer(redis, events, server.process.pid)}
         finally:
             server.stop()
+    if args.paced > 0:  # other shoppers (another seed) on a fresh server: no session of the run above
+        with tempfile.TemporaryDirectory(prefix="hr-bench-") as data:
+            server = EmbeddedRedis(Path(data)).start()
+            try:
+                store.save(redis_py.Redis.from_url(server.url), (ROOT / "rules.yaml").read_text(), "bench")
+                live = traffic(max(args.shoppers, int(args.paced * args.seconds / 15)), args.seed + 1)
+                result["paced"] = run_paced(server.url, live, args.paced, args.seconds)
+            finally:
+                server.stop()
     result.update(river=run_river(events), shoppers=args.shoppers, target=TARGET, machine=machine(),
                   at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   command="python -m bench.scorer " + " ".join(sys.argv[1:] if argv is None else argv))
     ok = result["scorer"]["events"] == len(events)
+    paced = result.get("paced")
+    if paced and paced["fed"] - paced["events"] > args.paced:  # more than a second's arrivals left unread
+        ok = False
+        print(f"check failed: the scorer fell behind the live load: {paced['events']} of {paced['fed']} applied")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
