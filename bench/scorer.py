@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -105,26 +106,53 @@ def trained(rng: random.Random) -> model.AbandonModel:
     return learner
 
 
-def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
-    decisions = []
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="bench")
+def bench_scorer(redis, name: str, on_decision) -> Scorer:
+    """A scorer as the scorer process makes one, with a model that scores every session."""
+    scorer = Scorer(redis, SHARDS, on_decision=on_decision, name=name)
     scorer.model = trained(random.Random(1))
     scorer.ensure_groups()
     scorer.refresh_rules()
-    # As handrail.scorer_process does before its loop: what exists now (here also the generated traffic, which
-    # the scorer process never holds) stays out of the garbage collector's passes, which come less often.
+    return scorer
+
+
+@contextmanager
+def collector_quieted():
+    """As handrail.scorer_process does before its loop: what exists now (here also the generated traffic, which
+    the scorer process never holds) stays out of the garbage collector's passes, which come less often."""
     threshold = gc.get_threshold()
     quiet_collector()
-    redis_cpu, cpu, wall = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
-    applied = 0
-    while applied < len(events):
-        done = scorer.step(block=10)
-        if not done and applied:
-            break
-        applied += done
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+@contextmanager
+def server_with_rules():
+    """An embedded Redis (AOF on) with the repository's rules.yaml in force, and a client of it."""
+    with tempfile.TemporaryDirectory(prefix="hr-bench-") as data:
+        server = EmbeddedRedis(Path(data)).start()
+        try:
+            redis = redis_py.Redis.from_url(server.url)
+            store.save(redis, (ROOT / "rules.yaml").read_text(), "bench")
+            yield server, redis
+        finally:
+            server.stop()
+
+
+def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
+    decisions = []
+    scorer = bench_scorer(redis, "bench", decisions.append)
+    with collector_quieted():
+        redis_cpu, cpu, wall = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
+        applied = 0
+        while applied < len(events):
+            done = scorer.step(block=10)
+            if not done and applied:
+                break
+            applied += done
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     redis_cpu = cpu_seconds([server_pid]) - redis_cpu
     return {"events": applied, "cpu_seconds": round(cpu, 3), "wall_seconds": round(wall, 3),
             "redis_cpu_seconds": round(redis_cpu, 3), "events_per_core_second": round(applied / cpu),
@@ -133,11 +161,7 @@ def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
 
 def run_paced(url: str, events: list[dict], rate: float, seconds: float) -> dict:
     """The scorer's loop while ``events`` are appended at ``rate`` a second, for ``seconds``."""
-    redis = redis_py.Redis.from_url(url)
-    scorer = Scorer(redis, SHARDS, on_decision=lambda decision: None, name="bench-paced")
-    scorer.model = trained(random.Random(1))
-    scorer.ensure_groups()
-    scorer.refresh_rules()
+    scorer = bench_scorer(redis_py.Redis.from_url(url), "bench-paced", lambda decision: None)
     fed, stop = [0], threading.Event()
 
     def feed() -> None:
@@ -152,19 +176,16 @@ def run_paced(url: str, events: list[dict], rate: float, seconds: float) -> dict
                 fed[0] = due
             time.sleep(0.002)
 
-    threshold = gc.get_threshold()
-    quiet_collector()
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    cpu, wall, applied, steps = time.thread_time(), time.perf_counter(), 0, 0
-    while time.perf_counter() - wall < seconds:
-        applied += scorer.step()
-        steps += 1
-    stop.set()
-    feeder.join()
-    cpu = time.thread_time() - cpu  # the scorer's thread alone, not the feeder's
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
+    with collector_quieted():
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        cpu, wall, applied, steps = time.thread_time(), time.perf_counter(), 0, 0
+        while time.perf_counter() - wall < seconds:
+            applied += scorer.step()
+            steps += 1
+        cpu = time.thread_time() - cpu  # the scorer's thread alone, not the feeder's
+        stop.set()
+        feeder.join()
     return {"rate": rate, "seconds": seconds, "fed": fed[0], "events": applied, "steps": steps,
             "entries_per_step": round(applied / max(steps, 1), 1), "cpu_seconds": round(cpu, 3),
             "events_per_core_second": round(applied / cpu) if cpu else 0}
@@ -225,25 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     events = traffic(args.shoppers, args.seed)
-    with tempfile.TemporaryDirectory(prefix="hr-bench-") as data:
-        server = EmbeddedRedis(Path(data)).start()
-        try:
-            redis = redis_py.Redis.from_url(server.url)
-            store.save(redis, (ROOT / "rules.yaml").read_text(), "bench")
-            for start in range(0, len(events), 500):
-                stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
-            result = {"scorer": run_scorer(redis, events, server.process.pid)}
-        finally:
-            server.stop()
+    with server_with_rules() as (server, redis):
+        for start in range(0, len(events), 500):
+            stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+        result = {"scorer": run_scorer(redis, events, server.process.pid)}
     if args.paced > 0:  # other shoppers (another seed) on a fresh server: no session of the run above
-        with tempfile.TemporaryDirectory(prefix="hr-bench-") as data:
-            server = EmbeddedRedis(Path(data)).start()
-            try:
-                store.save(redis_py.Redis.from_url(server.url), (ROOT / "rules.yaml").read_text(), "bench")
-                live = traffic(max(args.shoppers, int(args.paced * args.seconds / 15)), args.seed + 1)
-                result["paced"] = run_paced(server.url, live, args.paced, args.seconds)
-            finally:
-                server.stop()
+        with server_with_rules() as (server, _):
+            # About 20 events a shopper: enough of them for every arrival of the run, and some.
+            live = traffic(max(args.shoppers, int(args.paced * args.seconds / 15)), args.seed + 1)
+            result["paced"] = run_paced(server.url, live, args.paced, args.seconds)
     result.update(river=run_river(events), shoppers=args.shoppers, target=TARGET, machine=machine(),
                   at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   command="python -m bench.scorer " + " ".join(sys.argv[1:] if argv is None else argv))
