@@ -85,6 +85,9 @@ class Scorer:
         self.later = redis.pipeline(transaction=False)
         self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
+        # The stream reads and the MGET of a batch's sessions, on a connection of their own (tracker.wire): under
+        # live load a read brings a few entries, and redis-py's own path cost more than its round trip.
+        self.line = wire.Line(redis)
         self.admission = wire.Script(redis, policy.ADMIT)  # rules.policy.admit, on a connection of its own
         # A large batch's decisions (a backlog's), put to the contact policy together (_admit): a round trip
         # inside the loop costs the scorer far more than its own work (bench/README.md). The first waits
@@ -145,21 +148,32 @@ class Scorer:
         """One read of new entries plus the deadlines that are due; how many entries were applied."""
         self.refresh_rules()
         self._reclaim()
-        found = self.redis.xreadgroup(
-            keys.GROUP, self.name, {key: ">" for key in self.streams},
-            count=defaults.READ_COUNT, block=block,
-        )
-        applied = self.process([(k.decode(), e) for k, entries in found for e in entries])
+        applied = self.process(self._read(b">", block))
         if self.clock() >= self.deadlines_next:
             self.run_deadlines()
         self.pages.flush()
         return applied
 
+    def _read(self, since: bytes, block: int | None = None) -> list:
+        """``[(stream key, (entry id, fields))]`` of one XREADGROUP over every shard: new entries (``>``), or
+        this consumer's pending ones (``0``); fields None for an entry trimmed away while pending."""
+        parts = [b"XREADGROUP", b"GROUP", keys.GROUP, self.name, b"COUNT", defaults.READ_COUNT]
+        if block is not None:
+            parts += [b"BLOCK", block]
+        found = self.line.call(*parts, b"STREAMS", *self.streams, *[since] * len(self.streams))
+        if not found:  # nothing within the block
+            return []
+        entries = []
+        for key, listed in found.items() if isinstance(found, dict) else found:  # RESP3 answers a map
+            key = key.decode()
+            entries += [(key, (entry_id, dict(zip(fields[::2], fields[1::2])) if fields else None))
+                        for entry_id, fields in listed]
+        return entries
+
     def _drain_own_pending(self) -> None:
         # Entries this consumer name read before a restart but never acknowledged.
         while True:
-            found = self.redis.xreadgroup(keys.GROUP, self.name, {key: "0" for key in self.streams}, count=defaults.READ_COUNT)
-            entries = [(k.decode(), e) for k, items in found for e in items]
+            entries = self._read(b"0")
             if not entries:
                 return
             self.process(entries)
@@ -192,7 +206,7 @@ class Scorer:
         # Oldest first across the shards (a read lists shard after shard): a shopper whose event waited
         # longest is decided on first, not after every session of the shards read before theirs.
         names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
-        stored = self.redis.mget([keys.session(name) for name in names]) if names else []
+        stored = self.line.call(b"MGET", *[keys.session(name) for name in names]) if names else []
         applied = 0
         for name, raw in zip(names, stored):
             batch = by_session[name]
@@ -420,7 +434,7 @@ class Scorer:
         for shard, name, _ in due:
             pipe.zrem(keys.deadlines(shard), name)
         taken = [item for item, took in zip(due, pipe.execute()) if took]  # 0: another scorer took it
-        stored = self.redis.mget([keys.session(name.decode()) for _, name, _ in taken]) if taken else []
+        stored = self.line.call(b"MGET", *[keys.session(name.decode()) for _, name, _ in taken]) if taken else []
         out, handled = Batch(), 0
         self.together = len(taken) >= defaults.ADMIT_TOGETHER  # as in process
         for (_, _, at), raw in zip(taken, stored):

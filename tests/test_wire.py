@@ -1,4 +1,4 @@
-"""The collector's direct line to Redis: right replies per thread, and it recovers by itself."""
+"""The direct line to Redis of the collector and the scorer: right replies per thread, and it recovers by itself."""
 
 import threading
 
@@ -68,3 +68,14 @@ def test_a_failing_call_among_many_raises_after_the_others_ran_and_the_line_stay
         script.many([(["hr:test:n"], ["a"]), (["hr:test:n"], ["bad"]), (["hr:test:n"], ["b"])])
     assert int(redis.get("hr:test:n")) == 2  # the calls around it ran
     assert script(keys=["hr:test:n"], args=["next"]) == [b"next", 3]  # its own answer, not a left-over one
+
+
+def test_a_line_answers_plain_commands_with_the_parsers_reply_and_recovers_like_a_script(redis):
+    line = wire.Line(redis)
+    assert line.call(b"SET", "hr:test:k", 42) == b"OK"
+    assert line.call(b"MGET", "hr:test:k", "hr:test:none") == [b"42", None]
+    redis.client_kill_filter(_type="normal", skipme=True)
+    assert line.call(b"INCR", "hr:test:k") == 43
+    with pytest.raises(redis_lib.ResponseError, match="wrong number of arguments"):
+        line.call(b"GET")
+    assert line.call(b"GET", "hr:test:k") == b"43"  # still in step after an error

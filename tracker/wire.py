@@ -1,10 +1,11 @@
-"""The collector's one hot Redis command, sent on a connection each thread keeps to itself.
+"""Hot Redis commands, sent on a connection each thread keeps to itself: the collector's one EVALSHA a
+request, the scorer's stream reads, session reads and batch writes.
 
-Every accepted request is one EVALSHA. Through `redis.Redis` that call costs about twice its
-round trip in client CPU (a pool checkout with a non-blocking read to test the connection, the
-retry wrapper, metrics hooks, generic argument packing): on a 2-core machine that is the largest
-single share of a tracking request. Here each thread holds one redis-py `Connection`, made with the
-client's own settings (address, timeouts, health checks), and the command is packed directly.
+Through `redis.Redis` a call costs about twice its round trip in client CPU (a pool checkout with a
+non-blocking read to test the connection, the retry wrapper, metrics hooks, generic argument packing,
+reply callbacks): on a 2-core machine that is the largest single share of a tracking request. Here each
+thread holds one redis-py `Connection`, made with the client's own settings (address, timeouts, health
+checks, protocol), and the command is packed directly; the reply is the parser's, without callbacks.
 """
 
 import hashlib
@@ -39,15 +40,16 @@ def _bytes(value) -> bytes:
     return value.encode()
 
 
-class Script:
-    """A Lua script called as `script(keys=[...], args=[...])`, like redis-py's registered script."""
+class Line:
+    """Commands on a connection of this thread's own: `line.call(b"MGET", key, ...)` answers the reply."""
 
-    def __init__(self, client: redis.Redis, source: str):
+    def __init__(self, client: redis.Redis):
         pool = client.connection_pool
         self._make = lambda: pool.connection_class(**pool.connection_kwargs)
-        self._source = source.encode()
-        self.sha = hashlib.sha1(self._source).hexdigest().encode()
         self._local = threading.local()
+
+    def call(self, *parts):
+        return self._round_trip(pack(*[_bytes(part) for part in parts]))
 
     def _connection(self):
         local = self._local
@@ -71,6 +73,15 @@ class Script:
 
     def _round_trip(self, command: bytes):
         return self._send(command).read_response()
+
+
+class Script(Line):
+    """A Lua script called as `script(keys=[...], args=[...])`, like redis-py's registered script."""
+
+    def __init__(self, client: redis.Redis, source: str):
+        super().__init__(client)
+        self._source = source.encode()
+        self.sha = hashlib.sha1(self._source).hexdigest().encode()
 
     def _command(self, keys: list[str], args: list) -> bytes:
         return pack(b"EVALSHA", self.sha, b"%d" % len(keys), *[_bytes(part) for part in (*keys, *args)])
