@@ -492,6 +492,15 @@ def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_n
     assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1
 
 
+# (ADMIT_TOGETHER, ADMIT_WAIT, whether the first decision is handed on before the next shopper is looked at)
+WAITS = pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
+
+
+def admitting(monkeypatch, together: int, wait: float) -> None:
+    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
+    monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
+
+
 class Handed(list):
     """Decisions handed on, each also written to ``log`` as "decided <anonymous id>": what came first."""
 
@@ -504,7 +513,7 @@ class Handed(list):
         super().append(decision)
 
 
-@pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
+@WAITS
 def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wait(redis, monkeypatch, together,
                                                                                   wait, at_once):
     """anon-a is decided on first in the batch (5 entries): handed on before anon-z is applied unless the
@@ -516,8 +525,7 @@ def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wai
         log.append(f"applied {state['session']}")
         return observe(state, message, at, stats)
 
-    monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
-    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
+    admitting(monkeypatch, together, wait)
     monkeypatch.setattr(learning, "observe", observed)
     scorer = scorer_with(redis, Handed(log), STUCK_AT_PAYMENT)
     stream.append(redis, SITE, failing("anon-a") + [event("Product Viewed", shopper="anon-z")], SHARDS)
@@ -527,7 +535,7 @@ def test_a_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wai
     assert live(redis, "anon-a")["contact"] == "contact"
 
 
-@pytest.mark.parametrize("together, wait, at_once", [(1, 0.0, True), (1, 60.0, False), (100, 60.0, True)])
+@WAITS
 def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_admit_wait(redis, monkeypatch,
                                                                                            together, wait, at_once):
     """Two shoppers due on payment at once: the first one's decision is handed on before the second is
@@ -539,8 +547,7 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
         log.append(f"looked at {state['session']}")
         return deadline(self, state, now, due)
 
-    monkeypatch.setattr(defaults, "ADMIT_WAIT", wait)
-    monkeypatch.setattr(defaults, "ADMIT_TOGETHER", together)
+    admitting(monkeypatch, together, wait)
     monkeypatch.setattr(Scorer, "_deadline", looked_at)
     scorer = scorer_with(redis, Handed(log), LINGERING)
     arrived = now_ms() - 600
@@ -555,21 +562,20 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
     assert live(redis, "anon-a")["contact"] == "contact" == live(redis, "anon-z")["contact"]
 
 
-def test_under_steady_load_deadlines_are_looked_at_every_deadline_every_ms(redis, decisions):
+def test_under_steady_load_deadlines_are_looked_at_every_deadline_every_ms(redis, decisions, monkeypatch):
     """Reads every 10 ms (another shopper browsing), on the scorer's clock: a look for due deadlines comes
     once in DEADLINE_EVERY, not after every read, and the lingering shopper is decided on within that
     time of the dwell being passed."""
-    scorer = scorer_with(redis, decisions, LINGERING)
-    now = [now_ms()]
-    scorer.clock = lambda: now[0]
-    looks = []
-    run_deadlines = scorer.run_deadlines
+    now, looks = [now_ms()], []
+    run_deadlines = Scorer.run_deadlines
 
-    def counted():
+    def counted(self):
         looks.append(now[0])
-        return run_deadlines()
+        return run_deadlines(self)
 
-    scorer.run_deadlines = counted
+    monkeypatch.setattr(Scorer, "run_deadlines", counted)  # on the class: no cycle holds the scorer's sockets
+    scorer = scorer_with(redis, decisions, LINGERING)
+    scorer.clock = lambda: now[0]
     stream.append(redis, SITE, to_payment(now[0]), SHARDS)
     due = now[0] + 1000  # the rule's dwell: over 1 s
     for _ in range(200):  # 2 s
