@@ -17,6 +17,7 @@ agents on shift. Sessions are replayed in chunks, a visitor's sessions in time o
 import heapq
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from datetime import datetime
@@ -214,6 +215,9 @@ _worker: Replayer | None = None  # the Replayer of a pool worker process, set by
 
 def _start_worker(replayer: Replayer) -> None:
     global _worker
+    # A forked worker inherits its parent's SIGTERM handler (an RQ worker's, say, which asks Redis over the
+    # parent's socket and may not return): Pool.terminate must end it, or pool.join() waits for ever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.nice(NICE)
     _worker = replayer
 
