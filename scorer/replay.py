@@ -17,12 +17,12 @@ agents on shift. Sessions are replayed in chunks, a visitor's sessions in time o
 import heapq
 import multiprocessing
 import os
-import signal
 import time
 from collections import Counter
 from datetime import datetime
 
 import orjson
+import redis as redis_lib
 
 from rules import outcomes, policy
 from rules.decision import decide
@@ -211,15 +211,23 @@ def _when(moment: dict) -> tuple:
 
 # -- over every core -------------------------------------------------------------------------
 _worker: Replayer | None = None  # the Replayer of a pool worker process, set by _start_worker
+# What a worker needs to connect as its parent does: the connection's class and these arguments (the
+# rest of a pool's are live objects, locks among them, that a process cannot be sent).
+_CONNECTION = ("host", "port", "path", "db", "username", "password", "socket_timeout", "socket_connect_timeout")
 
 
-def _start_worker(replayer: Replayer) -> None:
+def _connection_of(redis) -> tuple:
+    pool = redis.connection_pool
+    return pool.connection_class, {name: value for name, value in pool.connection_kwargs.items()
+                                   if name in _CONNECTION or name.startswith("ssl")}
+
+
+def _start_worker(connection: tuple, ruleset, until: int, rates: dict | None) -> None:
     global _worker
-    # A forked worker inherits its parent's SIGTERM handler (an RQ worker's, say, which asks Redis over the
-    # parent's socket and may not return): Pool.terminate must end it, or pool.join() waits for ever.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.nice(NICE)
-    _worker = replayer
+    connection_class, arguments = connection
+    client = redis_lib.Redis(connection_pool=redis_lib.ConnectionPool(connection_class=connection_class, **arguments))
+    _worker = Replayer(client, ruleset, until, rates)
 
 
 def _chunk_in_worker(members: list[tuple[str, int]]) -> dict:
@@ -232,8 +240,13 @@ def _replay_chunks(replayer: Replayer, chunks: list, workers: int, progress) -> 
         results = map(replayer.chunk, chunks)
         pool = None
     else:
-        # fork: each worker inherits the Replayer (ruleset, Redis client) without pickling it.
-        pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (replayer,))
+        # forkserver, not fork: a worker forked from a process with other threads (a server's, an RQ
+        # worker's) inherits their locks held and its parent's signal handlers, and a worker so stuck
+        # hung Pool.terminate (in a test run). The forkserver is a fresh process with one thread.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        pool = context.Pool(workers, _start_worker, (_connection_of(replayer.redis), replayer.ruleset,
+                                                     replayer.until, replayer.rates))
         results = pool.imap_unordered(_chunk_in_worker, chunks)
     try:
         for part in results:

@@ -2,8 +2,11 @@
 sessions recorded by the real scorer on the test Redis, then replayed."""
 
 import json
+import signal
+import threading
 from datetime import datetime, timezone
 
+import psutil
 import pytest
 
 from handrail.cli import main
@@ -161,6 +164,37 @@ def test_two_processes_give_the_same_answer_as_one(redis, record, monkeypatch):
     two = run(redis, STUCK, at - MINUTE, workers=2, until=one["until"])
     assert one["sessions"] == 240 and one["rules"][0]["fired"] == 40
     assert dict(two, seconds=0) == dict(one, seconds=0)
+
+
+ROUNDS = 20
+
+
+def test_workers_end_when_the_replay_ends_whatever_sigterm_handler_the_parent_has(redis, record, monkeypatch):
+    """A parent with other threads and a SIGTERM handler that does not end a process (an RQ worker's asks
+    Redis first): the replay's workers still end when it is done, and it returns instead of waiting for
+    them for ever (workers forked from such a parent hung so)."""
+    monkeypatch.setattr(replay, "CHUNK", 16)
+    at = now_ms() - 2 * HOUR
+    record([message for n in range(40) for message in stuck(f"anon-{n}", at + n * 1000)])
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # the handler a forked worker would inherit
+    answers = []
+
+    def replays():  # whether a worker is left waiting when the pool ends is a race: run it a few times
+        for _ in range(ROUNDS):
+            answers.append(run(redis, STUCK, at - MINUTE, workers=2)["sessions"])
+
+    try:
+        replaying = threading.Thread(target=replays, daemon=True)
+        replaying.start()
+        replaying.join(120)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if replaying.is_alive():  # end the workers left waiting, so that this fails rather than hangs at exit
+        for child in psutil.Process().children(recursive=True):
+            if "redis-server" not in " ".join(child.cmdline()):
+                child.kill()
+    assert not replaying.is_alive(), f"a replay waited for its workers after it was done, after {len(answers)}"
+    assert answers == [40] * ROUNDS
 
 
 def test_a_recording_whose_beginning_is_gone_is_counted_not_replayed(redis, record):
