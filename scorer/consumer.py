@@ -104,6 +104,10 @@ class Scorer:
         # The time (ms, self.clock) from which step looks for due deadlines again: under load a read comes every
         # few ms, and a look after each cost the scorer a round trip per few entries (bench/README.md).
         self.deadlines_next = 0
+        # Entries a shard a read takes: READ_COUNT while the scorer keeps up, doubled after each read that found
+        # a shard full (a backlog) up to READ_MAX. Under a backlog a session then has more of its events in one
+        # batch, and is evaluated once for them on its latest state, not on each state in between.
+        self.read_count = defaults.READ_COUNT
         self.streams = stream.all_keys(shards)
 
     # -- setup -----------------------------------------------------------------------------
@@ -157,17 +161,20 @@ class Scorer:
     def _read(self, since: bytes, block: int | None = None) -> list:
         """``[(stream key, (entry id, fields))]`` of one XREADGROUP over every shard: new entries (``>``), or
         this consumer's pending ones (``0``); fields None for an entry trimmed away while pending."""
-        parts = [b"XREADGROUP", b"GROUP", keys.GROUP, self.name, b"COUNT", defaults.READ_COUNT]
+        parts = [b"XREADGROUP", b"GROUP", keys.GROUP, self.name, b"COUNT", self.read_count]
         if block is not None:
             parts += [b"BLOCK", block]
         found = self.line.call(*parts, b"STREAMS", *self.streams, *[since] * len(self.streams))
         if not found:  # nothing within the block
+            self.read_count = defaults.READ_COUNT
             return []
-        entries = []
+        entries, full = [], False
         for key, listed in found.items() if isinstance(found, dict) else found:  # RESP3 answers a map
             key = key.decode()
             entries += [(key, (entry_id, dict(zip(fields[::2], fields[1::2])) if fields else None))
                         for entry_id, fields in listed]
+            full = full or len(listed) >= self.read_count
+        self.read_count = min(self.read_count * 2, defaults.READ_MAX) if full else defaults.READ_COUNT
         return entries
 
     def _drain_own_pending(self) -> None:

@@ -212,6 +212,25 @@ def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
     assert live(redis)["outcome"] == "purchase" and decisions == []
 
 
+@pytest.mark.parametrize("read_max, contacted", [(64, False), (1, True)])
+def test_a_scorer_behind_reads_more_and_does_not_contact_a_shopper_who_bought_since(redis, decisions, monkeypatch,
+                                                                                   read_max, contacted):
+    """Behind (a read found a shard full), the scorer reads twice as much at each read, up to READ_MAX a shard: a
+    shopper whose failures and order wait in the backlog together is judged on the order and not contacted,
+    where reads of a fixed size (READ_MAX = READ_COUNT) contact them on the failures. Caught up, it reads
+    READ_COUNT again."""
+    monkeypatch.setattr(defaults, "READ_COUNT", 1)
+    monkeypatch.setattr(defaults, "READ_MAX", read_max)
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
+    browsing = [event("Product Viewed", {"product_id": f"p-{n}"}) for n in range(30)]  # reads of 1, 2, 4, 8, 16
+    stream.append(redis, SITE, browsing + to_payment() + [event("Payment Failed"), event("Payment Failed"),
+                                                         event("Order Completed")], SHARDS)
+    assert drain(scorer) == 35
+    assert live(redis)["outcome"] == "purchase"
+    assert [decision["rule"] for decision in decisions] == (["stuck-at-payment"] if contacted else [])
+    assert scorer.read_count == 1
+
+
 def test_holdout_shopper_is_not_handed_on(redis, decisions):
     """With everybody but a sliver held out, the rule's decision is recorded but not handed to dispatch."""
     scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT.replace("holdout: 0", "holdout: 0.9999"))
