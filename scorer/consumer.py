@@ -105,8 +105,9 @@ class Scorer:
         # few ms, and a look after each cost the scorer a round trip per few entries (bench/README.md).
         self.deadlines_next = 0
         # Entries a shard a read takes: READ_COUNT while the scorer keeps up, doubled after each read that found
-        # a shard full (a backlog) up to READ_MAX. Under a backlog a session then has more of its events in one
-        # batch, and is evaluated once for them on its latest state, not on each state in between.
+        # a shard full (a backlog) up to READ_MAX over all the shards. Under a backlog a session then has more of
+        # its events in one batch, and is evaluated once for them on its latest state, not on each state in
+        # between; the cap keeps a batch's step well inside the second within which deadlines are due.
         self.read_count = defaults.READ_COUNT
         self.streams = stream.all_keys(shards)
 
@@ -174,7 +175,8 @@ class Scorer:
             entries += [(key, (entry_id, dict(zip(fields[::2], fields[1::2])) if fields else None))
                         for entry_id, fields in listed]
             full = full or len(listed) >= self.read_count
-        self.read_count = min(self.read_count * 2, defaults.READ_MAX) if full else defaults.READ_COUNT
+        most = max(defaults.READ_COUNT, defaults.READ_MAX // len(self.streams))
+        self.read_count = min(self.read_count * 2, most) if full else defaults.READ_COUNT
         return entries
 
     def _drain_own_pending(self) -> None:

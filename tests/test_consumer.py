@@ -212,13 +212,13 @@ def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
     assert live(redis)["outcome"] == "purchase" and decisions == []
 
 
-@pytest.mark.parametrize("read_max, contacted", [(64, False), (1, True)])
+@pytest.mark.parametrize("read_max, contacted", [(64 * SHARDS, False), (1, True)])
 def test_a_scorer_behind_reads_more_and_does_not_contact_a_shopper_who_bought_since(redis, decisions, monkeypatch,
                                                                                    read_max, contacted):
-    """Behind (a read found a shard full), the scorer reads twice as much at each read, up to READ_MAX a shard: a
-    shopper whose failures and order wait in the backlog together is judged on the order and not contacted,
-    where reads of a fixed size (READ_MAX = READ_COUNT) contact them on the failures. Caught up, it reads
-    READ_COUNT again."""
+    """Behind (a read found a shard full), the scorer reads twice as much at each read, up to READ_MAX over its
+    shards: a shopper whose failures and order wait in the backlog together is judged on the order and not
+    contacted, where reads of a fixed size (READ_MAX no more than READ_COUNT) contact them on the failures.
+    Caught up, it reads READ_COUNT again."""
     monkeypatch.setattr(defaults, "READ_COUNT", 1)
     monkeypatch.setattr(defaults, "READ_MAX", read_max)
     scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
@@ -229,6 +229,17 @@ def test_a_scorer_behind_reads_more_and_does_not_contact_a_shopper_who_bought_si
     assert live(redis)["outcome"] == "purchase"
     assert [decision["rule"] for decision in decisions] == (["stuck-at-payment"] if contacted else [])
     assert scorer.read_count == 1
+
+
+def test_a_read_behind_a_backlog_takes_at_most_read_max_over_all_the_shards(redis, decisions, monkeypatch):
+    """READ_MAX bounds a read over all the shards a scorer reads, however many there are: a batch's step stays
+    well inside the second within which deadlines are due."""
+    monkeypatch.setattr(defaults, "READ_COUNT", 1)
+    monkeypatch.setattr(defaults, "READ_MAX", 2 * SHARDS)  # 2 a shard
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
+    stream.append(redis, SITE, [event("Product Viewed", {"product_id": f"p-{n}"}) for n in range(9)], SHARDS)
+    steps = [scorer.step(block=10) for _ in range(6)]
+    assert steps == [1, 2, 2, 2, 2, 0]
 
 
 def test_holdout_shopper_is_not_handed_on(redis, decisions):
