@@ -90,7 +90,7 @@ class Memory:
     def _roles(self) -> dict[str, list[int]]:
         pids = self.parts.pids()
         roles = {"web master": pids["web"][:1], "redis": pids["redis"], "scorer": pids["scorer"][:1],
-                 "rq worker": pids["worker"][:1]}
+                 "learner": pids["learner"][:1], "rq worker": pids["worker"][:1]}
         for n, pid in enumerate(pids["web"][1:], 1):
             roles[f"web worker {n}"] = [pid]
         return roles

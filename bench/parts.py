@@ -2,9 +2,10 @@
 
 Redis (embedded, AOF in the data directory), gunicorn serving the app (the Procfile's gthread setting),
 the scorer under a fixed consumer name (restarted, it takes up the entries it had read and not
-acknowledged) and the RQ worker of the dispatch queue, with `handrail run`'s arguments. A watcher thread
-starts the scorer, the worker or Redis again when one exits, as a process manager would (`handrail run`
-itself stops everything when one of its processes dies); gunicorn's master restarts its own workers.
+acknowledged), the learner and the RQ worker of the dispatch queue, with `handrail run`'s arguments. A
+watcher thread starts the scorer, the learner, the worker or Redis again when one exits, as a process
+manager would (`handrail run` itself stops everything when one of its processes dies); gunicorn's master
+restarts its own workers.
 Used by bench/e2e.py and tests/test_faults.py.
 """
 
@@ -25,12 +26,13 @@ from handrail.embedded_redis import EmbeddedRedis
 
 WEB = {"worker_class": "gthread", "workers": 2, "threads": 32, "reuse_port": True}  # as the Procfile's `web`
 SCORER_NAME = "e2e-scorer"  # one name across restarts: the new process takes up the old one's pending entries
+LEARNER_NAME = "e2e-learner"  # and its lease, at once
 RESTART_AFTER = 0.5  # seconds the watcher waits before starting a process again
 WATCH_EVERY = 0.2  # seconds between the watcher's looks
 
 
 class Parts:
-    """Context manager: Redis, web, scorer and worker running; ``kill(name)`` sends one SIGKILL."""
+    """Context manager: Redis, web, scorer, learner and worker running; ``kill(name)`` sends one SIGKILL."""
 
     def __init__(self, data_dir: Path, token: str, env: dict | None = None, appendfsync: str = "everysec"):
         self.data_dir = Path(data_dir)
@@ -40,7 +42,7 @@ class Parts:
         self.redis: EmbeddedRedis | None = None
         self.web: Gunicorn | None = None
         self.processes: dict[str, subprocess.Popen] = {}
-        self.restarts = {"scorer": 0, "worker": 0, "redis": 0}
+        self.restarts = {"scorer": 0, "learner": 0, "worker": 0, "redis": 0}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.watcher: threading.Thread | None = None
@@ -64,6 +66,7 @@ class Parts:
     def _spawn(self, name: str) -> None:
         python = sys.executable
         args = {"scorer": [python, "-m", "handrail", "scorer", "--name", SCORER_NAME],
+                "learner": [python, "-m", "handrail", "learner", "--name", LEARNER_NAME],
                 **workers.commands(self.redis.url)}[name]
         log = open(self.data_dir / f"{name}.log", "ab")
         self.processes[name] = children.spawn(args, env=self._env(), start_new_session=True, stdout=log, stderr=log)
@@ -74,7 +77,7 @@ class Parts:
         try:
             self.start_redis()
             self.web = Gunicorn("handrail.app:create_app()", WEB, self._env()).__enter__()
-            for name in ("scorer", "worker"):
+            for name in ("scorer", "learner", "worker"):
                 self._spawn(name)
         except BaseException:
             self.stop()
@@ -111,7 +114,7 @@ class Parts:
         return found
 
     def kill(self, name: str) -> int:
-        """SIGKILL to one process: "scorer", "worker" (its main process), "web-worker" (one of gunicorn's
+        """SIGKILL to one process: "scorer", "learner", "worker" (its main process), "web-worker" (one of gunicorn's
         workers: the master forks another), or "redis" (started again from its AOF by the watcher, with the
         same data directory and socket). Returns the pid killed."""
         with self.lock:

@@ -114,7 +114,7 @@ def _wait_ready(url: str, supervisor: Supervisor) -> None:
               help="Rules installed when the instance has none yet.")
 @click.option("--web-workers", default=2, show_default=True, type=int)
 def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
-    """Every process of the service in one command: web, scorer, worker (and Redis, and the demo)."""
+    """Every process of the service in one command: web, scorer, learner, workers (and Redis, and the demo)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     embedded = None
     supervisor = Supervisor()
@@ -138,6 +138,7 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
                                  "--worker-class", "gthread", "--threads", "32", "--no-control-socket",
                                  "handrail.app:create_app()"], env)
         supervisor.start("scorer", [python, "-m", "handrail", "scorer"], env)
+        supervisor.start("learner", [python, "-m", "handrail", "learner"], env)
         for name, command in workers.commands(redis_url).items():
             supervisor.start(name, command, env)
         _wait_ready(base, supervisor)
@@ -171,8 +172,8 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
 @click.option("--name", default=None, help="Consumer name in the stream groups (default: host-pid). A scorer "
                                            "restarted under the same name takes up its unacknowledged entries at once.")
 @click.option("--secret", envvar=["HANDRAIL_MODEL_SECRET", "HANDRAIL_ADMIN_TOKEN"], default=None,
-              help="Signs the model's checkpoints [env HANDRAIL_MODEL_SECRET, else HANDRAIL_ADMIN_TOKEN]. "
-                   "Without it the model is neither saved nor loaded.")
+              help="Checks the signatures of the learner's model checkpoints [env HANDRAIL_MODEL_SECRET, else "
+                   "HANDRAIL_ADMIN_TOKEN]. Without it no checkpoint is loaded and the model never scores.")
 @click.option("--replay-days", default=scorer_defaults.REPLAY_DAYS, show_default=True, type=click.IntRange(min=0),
               envvar="HANDRAIL_REPLAY_DAYS",
               help="Days each session is kept for `rules replay` [env HANDRAIL_REPLAY_DAYS]; 0: none are recorded.")
@@ -183,6 +184,24 @@ def scorer(shards, redis_url, name, secret, replay_days):
     if not redis_url:
         raise click.ClickException("REDIS_URL is not set")
     scorer_process.run(redis_url, shards, name=name, secret=secret, replay_days=replay_days)
+
+
+@main.command()
+@redis_url_option
+@click.option("--name", default=None, help="This learner's name in its lease (default: host-pid).")
+@click.option("--secret", envvar=["HANDRAIL_MODEL_SECRET", "HANDRAIL_ADMIN_TOKEN"], default=None,
+              help="Signs the model's checkpoints [env HANDRAIL_MODEL_SECRET, else HANDRAIL_ADMIN_TOKEN].")
+def learner(redis_url, name, secret):
+    """Trains the model on the sessions' outcomes and publishes its checkpoints to the scorers (the Procfile's
+    `learner` process). One trains at a time; another started waits to take over."""
+    from handrail import learner_process
+
+    if not redis_url:
+        raise click.ClickException("REDIS_URL is not set")
+    if not secret:
+        raise click.ClickException("the learner signs the checkpoints it hands the scorers: set "
+                                   "HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN (the scorers' own)")
+    learner_process.run(redis_url, secret, name=name)
 
 
 @main.command()

@@ -98,7 +98,8 @@ def run(redis_url: str, shards: int, name: str | None = None, secret: str | None
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     checkpointer = checkpoint.Checkpointer(connection, checkpoint.signing_key(secret)) if secret else None
     if checkpointer is None:
-        log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: the model will not be checkpointed")
+        log.warning("no HANDRAIL_MODEL_SECRET or HANDRAIL_ADMIN_TOKEN: no model is taken from the learner, "
+                    "so sessions are not scored")
     scorer = Scorer(connection, shards, name=name, checkpointer=checkpointer,
                     free=lambda skills, channel, site: agents.free(connection, skills, channel, site),
                     **callbacks(connection))

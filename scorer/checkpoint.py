@@ -1,4 +1,5 @@
-"""The scorer's model, checkpointed to Redis: saved every so often and on shutdown, loaded on start.
+"""The model, checkpointed to Redis by the learner (scorer.learner): saved every so often and on shutdown,
+loaded on start, and taken by every scorer when a newer one is saved.
 
 Each checkpoint gets a new version number (INCR of a counter) and is kept with its metadata: the
 version, when it was saved (ms), how many examples the model had learned, the format number and
@@ -116,14 +117,22 @@ def history(redis) -> list[dict]:
     return [{name: meta[name] for name in FIELDS} for meta in metas if meta is not None]
 
 
+def latest(redis) -> int:
+    """The newest kept checkpoint's version; 0 for none."""
+    found = redis.zrevrange(keys.MODEL_KEPT, 0, 0)
+    return int(found[0]) if found else 0
+
+
 class Checkpointer:
-    """What the scorer uses: restore on start, maybe_save after learning, save on shutdown."""
+    """What the learner uses (restore on start, maybe_save after learning, save on shutdown) and the scorers
+    (newer: the learner's latest model)."""
 
     def __init__(self, redis, key: bytes, every: int = EVERY):
         self.redis = redis
         self.key = key
         self.every = every
         self.saved_learned = 0  # the model's `learned` when last saved or restored
+        self.looked_at = 0  # the newest version `newer` has loaded
 
     def restore(self, default_factory):
         """The newest good checkpoint's model, or a fresh one from ``default_factory()``."""
@@ -135,6 +144,16 @@ class Checkpointer:
             log.info("model checkpoint v%d restored (%d examples learned)", meta["version"], meta["learned"])
         self.saved_learned = model.learned
         return model
+
+    def newer(self, than: int) -> tuple[object, dict] | None:
+        """The newest good checkpoint as (model, metadata) when one newer than version ``than`` was saved;
+        else None (one round trip)."""
+        newest = latest(self.redis)
+        if newest <= max(than, self.looked_at):
+            return None
+        self.looked_at = newest  # one that does not verify is logged once, not at every look
+        found = load(self.redis, self.key)
+        return found if found is not None and found[1]["version"] > than else None
 
     def maybe_save(self, model) -> int | None:
         """Save when ``every`` examples or more were learned since the last save; the version saved, if any."""

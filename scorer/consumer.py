@@ -75,15 +75,17 @@ class Scorer:
         self.clock = now_ms  # ms now; a simulation runs the scorer on a virtual clock (tests/test_uplift_simulated.py)
         self.free = free  # free(skills, channel, site) -> bool: an agent can take it; None: not checked
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model is not kept
-        self.model = checkpointer.restore(AbandonModel) if checkpointer else AbandonModel()
+        # A scorer never trains: the learner (scorer.learner) learns from the examples the batches hand it and
+        # publishes checkpoints, and the scorer takes the newest within MODEL_POLL seconds (refresh_model).
+        self.checkpointer = checkpointer  # a scorer.checkpoint.Checkpointer, or None: the model stays as it is
+        self.model, self.model_version = AbandonModel(), 0
+        self.model_checked = 0.0
+        self.refresh_model()
         self.pages = pages.Stats(redis)
         self.pending: dict[str, list[bytes]] = {}  # session key -> snapshots taken, not yet held in Redis
-        # A batch's counters (scorer.funnel, rules.outcomes) and the held snapshots of the sessions whose outcome
-        # it settled are queued here and sent in one round trip before the batch is written (_write):
-        # a round trip costs the scorer more CPU than the work around it.
+        # A batch's counters (scorer.funnel, rules.outcomes) are queued here and sent in one round trip before
+        # the batch is written (_write): a round trip costs the scorer more CPU than the work around it.
         self.later = redis.pipeline(transaction=False)
-        self.to_teach: list[tuple[int, dict, list[bytes]]] = []  # (answer's index in later, state, snapshots)
         self.writer = Writer(redis)
         # The stream reads and the MGET of a batch's sessions, on a connection of their own (tracker.wire): under
         # live load a read brings a few entries, and redis-py's own path cost more than its round trip.
@@ -136,6 +138,17 @@ class Scorer:
             log.info("rules version %s in force: %s", version, ", ".join(self.ruleset.ids) or "none")
         self.rates = outcomes.rates(outcomes.counts(self.redis), self.ruleset.settings)
 
+    def refresh_model(self) -> None:
+        """Take the learner's newest checkpoint within MODEL_POLL seconds of its saving."""
+        if self.checkpointer is None or time.monotonic() - self.model_checked < defaults.MODEL_POLL:
+            return
+        self.model_checked = time.monotonic()
+        found = self.checkpointer.newer(self.model_version)
+        if found is not None:
+            self.model, meta = found
+            self.model_version = meta["version"]
+            log.debug("model checkpoint v%d taken (%d examples learned)", meta["version"], meta["learned"])
+
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop) -> None:
         self.ensure_groups()
@@ -146,12 +159,11 @@ class Scorer:
                 self.step()
         finally:
             self.pages.flush(force=True)
-            if self.checkpointer:
-                self.checkpointer.save(self.model)
 
     def step(self, block: int = defaults.READ_BLOCK) -> int:
         """One read of new entries plus the deadlines that are due; how many entries were applied."""
         self.refresh_rules()
+        self.refresh_model()
         self._reclaim()
         applied = self.process(self._read(b">", block))
         if self.clock() >= self.deadlines_next:
@@ -237,17 +249,11 @@ class Scorer:
             self._admit(out)
 
     def _write(self, out: Batch) -> None:
-        """Put the batch's decisions to the contact policy, send what the batch queued, learn the outcomes it
-        settled, then store the batch (scorer.writer), its states saved into it already. Snapshots learned
-        here are the ones taken up to the outcome: _learn took them from pending."""
+        """Put the batch's decisions to the contact policy, send the counters the batch queued, then store the
+        batch (scorer.writer), its states saved into it already."""
         self._admit(out)
-        answers = self.later.execute() if len(self.later) else []
-        learned = 0
-        for index, state, pending in self.to_teach:
-            learned += learning.teach(self.model, state, (answers[index] or []) + pending)
-        self.to_teach.clear()
-        if learned and self.checkpointer:
-            self.checkpointer.maybe_save(self.model)
+        if len(self.later):
+            self.later.execute()
         self.writer.write(out)
 
     def _join(self, by_session: dict) -> None:
@@ -285,7 +291,7 @@ class Scorer:
             if not joined and _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
                 continue  # applied before a crash; its acknowledgement was lost
             if session.ended(state, at):  # the visitor is back after the session ended
-                self._close(state)
+                self._close(state, out)
                 state = session.renew(state, at)
             if not joined:
                 state["last_id"] = entry_id
@@ -296,7 +302,7 @@ class Scorer:
             bought, snapshot = learning.observe(state, message, at, self.pages)
             if bought:
                 self._settled(state, at, revenue=learning.revenue(message, state))
-                self._learn(state)
+                self._learn(state, out)
                 funnel.bought(self.later, state, at, learning.label(state))  # the model's record
                 self._outcome(PURCHASE, state, order=_order(message, state, at))
             elif snapshot:
@@ -314,20 +320,19 @@ class Scorer:
             recording.stage(out, name, records, self.shards, self.replay_days)
         return state, applied, waiting
 
-    def _learn(self, state: dict) -> None:
-        """The session's outcome is known: its snapshots are learned once the batch's queued commands are
-        answered (see scorer.learning for which). ``state`` is not changed after this: a session with an
-        outcome is never admitted again, and a renewed one is a new dict."""
-        self.to_teach.append((len(self.later), state, self.pending.pop(state["session"], [])))
-        learning.queue_take(self.later, state["session"])
+    def _learn(self, state: dict, out: Batch) -> None:
+        """The session's outcome is known: its snapshots, held and taken in this batch, go to the learner with
+        its label in the batch's write (see scorer.learning for which sessions teach). A session with an
+        outcome is never admitted again, so the label does not change after this."""
+        out.settled(state["session"], learning.label(state), self.pending.pop(state["session"], []))
 
-    def _close(self, state: dict) -> None:
+    def _close(self, state: dict, out: Batch) -> None:
         """The session ended (SESSION_TIMEOUT without events): its outcome, learning, page statistics."""
         if state["closed"]:
             return
         state["closed"] = True
         if learning.end(state, self.pages):
-            self._learn(state)
+            self._learn(state, out)
         funnel.closed(self.later, state, learning.label(state))  # the funnel, friction and model counters
         if state["outcome"] != "purchase":  # a purchase told dispatch, and was counted for the uplift, already
             self._outcome(ENDED, state)
@@ -449,15 +454,15 @@ class Scorer:
         for (_, _, at), raw in zip(taken, stored):
             if raw is not None:
                 state = orjson.loads(raw)
-                self._done(out, state, self._deadline(state, now, at))
+                self._done(out, state, self._deadline(state, now, at, out))
                 handled += 1
         self._write(out)
         return handled
 
-    def _deadline(self, state: dict, now: int, due: int) -> bool:
+    def _deadline(self, state: dict, now: int, due: int, out: Batch) -> bool:
         """True when a decision on the session waits for _admit (which saves it then)."""
         if now - state["last_seen"] >= defaults.SESSION_TIMEOUT:
-            self._close(state)
+            self._close(state, out)
         elif state["outcome"] is None:
             return self._evaluate(state, now, f"deadline:{due}")
         return False

@@ -26,3 +26,6 @@ REPLAY_MAX_MESSAGES = 400  # messages recorded per session at most: a hostile vi
 REPLAY_MOMENTS = 100  # moments a replay lists per rule (the earliest)
 REPLAY_JOB_TIMEOUT = 3600  # seconds a background replay may run
 REPLAY_RESULT_TTL = 7 * 24 * 3600  # seconds a background replay's result is kept
+EXAMPLES_KEPT = 20_000  # settled sessions the examples stream holds for the learner, about: up to 1.5 KB each (the
+# oldest go first while no learner takes them)
+MODEL_POLL = 1.0  # seconds between a scorer's looks for a newer model checkpoint

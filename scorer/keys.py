@@ -11,6 +11,10 @@ MODEL_VERSION = "hr:model:{model}:version"  # counter: the last checkpoint versi
 MODEL_KEPT = "hr:model:{model}:kept"  # sorted set: kept checkpoint versions, scored by version
 MODEL_META = "hr:model:{model}:meta"  # hash: version -> JSON metadata and HMAC of that checkpoint
 MODEL_PICKLE = "hr:model:{model}:pickle"  # hash: version -> the pickled model
+# The learner (scorer.learner): the one process that trains the model, from the examples scorers hand it.
+EXAMPLES = "hr:model:{model}:examples"  # stream: a settled session's label and snapshots (scorer.writer adds)
+LEARNERS = "learner"  # consumer group on EXAMPLES, and the one consumer name its lease holder reads as
+LEASE = "hr:model:{model}:lease"  # string: the name of the learner that may train, expiring unless renewed
 # Recorded sessions, kept for replaying a draft of the rules (scorer.recording, scorer.replay).
 RECORDING = "hr:rec:{{{session}}}:{started}"  # list: one session instance's header, then [at, score, message]s
 RECORDED = "hr:recorded:{{s{shard}}}"  # sorted set: "<started_at>:<session key>" -> ms of its last recorded message

@@ -2,10 +2,11 @@
 
 A snapshot (the model's feature vector) is taken at each decision point of a session: when it
 enters a step, at a friction event, and every EVERY_EVENTS events. Snapshots wait in Redis (stored
-with the session's state by scorer.writer), the latest MAX_SNAPSHOTS per session, until the session ends: Order Completed makes every one of them
-an example of a purchase, and a session that ends (SESSION_TIMEOUT without events) with a cart
-makes them examples of an abandonment. A session that ends with an empty cart teaches nothing: it
-was never at risk of abandoning one.
+with the session's state by scorer.writer), the latest MAX_SNAPSHOTS per session, until the session
+ends: Order Completed makes every one of them an example of a purchase, and a session that ends
+(SESSION_TIMEOUT without events) with a cart makes them examples of an abandonment. Then the batch's
+write hands them to the learner (scorer.learner), which learns them. A session that ends with an
+empty cart teaches nothing: it was never at risk of abandoning one.
 
 Contacted sessions are not learned from. A shopper an agent helped may buy *because* of the help;
 learning "two payment failures, then a purchase" from them would teach the model that friction is
@@ -43,19 +44,6 @@ def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
 def encode(x: list[float]) -> bytes:
     """A snapshot's model.values() as held."""
     return bytes((FORMAT,)) + _VALUES.pack(*x)
-
-
-def take(redis, session_key: str) -> list[bytes]:
-    """The session's held snapshots, removed from Redis so they are learned once."""
-    pipe = redis.pipeline(transaction=False)
-    queue_take(pipe, session_key)
-    return pipe.execute()[0] or []
-
-
-def queue_take(pipe, session_key: str) -> None:
-    """`take`, queued on a pipeline: its answer is the snapshots, or None for none. One command pops them
-    all (scorer.writer keeps at most MAX_SNAPSHOTS), so that two takes never both get them."""
-    pipe.lpop(keys.snapshots(session_key), MAX_SNAPSHOTS)
 
 
 def label(state: dict) -> bool | None:

@@ -1,6 +1,6 @@
 """One round trip that stores what a batch did: every session's state, its next deadline, the
-snapshots it took, the messages recorded for replay, and the acknowledgement of the stream entries
-applied.
+snapshots it took, the examples of the sessions it settled (handed to the learner), the messages
+recorded for replay, and the acknowledgement of the stream entries applied.
 
 A Lua script, so that the batch is stored whole or not at all (a scorer killed in the middle
 leaves its entries pending, and their sessions as they were), and so that the scorer pays for
@@ -16,34 +16,55 @@ from dataclasses import dataclass, field
 from scorer import defaults, keys, learning
 from tracker import wire
 
-# KEYS: per session its state, deadlines and snapshots keys; per recording its list and index
-# (scorer.recording); then the stream keys acknowledged.
-# ARGV: sessions, ttl (s), snapshots kept, group, recordings, messages recorded per session at most;
-# per session: member, state JSON, due ms ('' for none), snapshot count, snapshots...; per recording:
-# index member, last ms, ttl (s), index cutoff ms, item count, items...; per stream: id count, ids...
+# KEYS: the examples stream; per settled session its snapshots key; per session its state, deadlines and
+# snapshots keys; per recording its list and index (scorer.recording); then the stream keys acknowledged.
+# ARGV: sessions, ttl (s), snapshots kept, group, recordings, messages recorded per session at most, settled
+# sessions, examples kept; per settled session: label ('1' abandoned, '0' purchased, '' nothing to learn),
+# snapshot count, snapshots not yet held...; per session: member, state JSON, due ms ('' for none), snapshot
+# count, snapshots...; per recording: index member, last ms, ttl (s), index cutoff ms, item count, items...;
+# per stream: id count, ids...
+# A settled session's held snapshots are popped before any session is written: a session renewed in the same
+# batch holds its new snapshots under the same key.
 _SCRIPT = """
 local n, ttl, cap, group = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local r, most = tonumber(ARGV[5]), tonumber(ARGV[6])
-local a = 7
+local r, most, l, kept = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local a = 9
+for j = 1, l do
+  local held = redis.call('LPOP', KEYS[1 + j], cap) or {}
+  local label, count = ARGV[a], tonumber(ARGV[a + 1])
+  for i = a + 2, a + 1 + count do
+    held[#held + 1] = ARGV[i]
+  end
+  a = a + 2 + count
+  if label ~= '' and #held > 0 then
+    local fields = {'a', label}
+    for i = math.max(1, #held - cap + 1), #held do
+      fields[#fields + 1] = 'x' .. i
+      fields[#fields + 1] = held[i]
+    end
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', kept, '*', unpack(fields))
+  end
+end
+local o = 1 + l
 for i = 0, n - 1 do
   local member, state, due, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   a = a + 4
-  redis.call('SET', KEYS[3 * i + 1], state, 'EX', ttl)
+  redis.call('SET', KEYS[o + 3 * i + 1], state, 'EX', ttl)
   if due == '' then
-    redis.call('ZREM', KEYS[3 * i + 2], member)
+    redis.call('ZREM', KEYS[o + 3 * i + 2], member)
   else
-    redis.call('ZADD', KEYS[3 * i + 2], due, member)
+    redis.call('ZADD', KEYS[o + 3 * i + 2], due, member)
   end
   if count > 0 then
-    redis.call('RPUSH', KEYS[3 * i + 3], unpack(ARGV, a, a + count - 1))
-    redis.call('LTRIM', KEYS[3 * i + 3], -cap, -1)
-    redis.call('EXPIRE', KEYS[3 * i + 3], ttl)
+    redis.call('RPUSH', KEYS[o + 3 * i + 3], unpack(ARGV, a, a + count - 1))
+    redis.call('LTRIM', KEYS[o + 3 * i + 3], -cap, -1)
+    redis.call('EXPIRE', KEYS[o + 3 * i + 3], ttl)
     a = a + count
   end
 end
 local trimmed = {}
 for j = 0, r - 1 do
-  local list, index = KEYS[3 * n + 2 * j + 1], KEYS[3 * n + 2 * j + 2]
+  local list, index = KEYS[o + 3 * n + 2 * j + 1], KEYS[o + 3 * n + 2 * j + 2]
   local member, last, keep, cutoff, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   a = a + 5
   local room = math.min(count, most - redis.call('LLEN', list))
@@ -58,7 +79,7 @@ for j = 0, r - 1 do
     trimmed[index] = true
   end
 end
-for k = 3 * n + 2 * r + 1, #KEYS do
+for k = o + 3 * n + 2 * r + 1, #KEYS do
   local count = tonumber(ARGV[a])
   redis.call('XACK', KEYS[k], group, unpack(ARGV, a + 1, a + count))
   a = a + count + 1
@@ -78,6 +99,15 @@ class Batch:
     recorded_keys: list = field(default_factory=list)  # per recording its list and index (scorer.recording)
     recorded_args: list = field(default_factory=list)
     recordings: int = 0
+    settled_keys: list = field(default_factory=list)  # per settled session its snapshots key
+    settled_args: list = field(default_factory=list)
+
+    def settled(self, name: str, abandoned: bool | None, snapshots: list[bytes]) -> None:
+        """The session's outcome is known: its held snapshots and ``snapshots`` (taken in this batch) go to
+        the learner as examples labelled ``abandoned`` (None: nothing to learn, they are dropped)."""
+        self.settled_keys.append(keys.snapshots(name))
+        label = "" if abandoned is None else int(abandoned)
+        self.settled_args += [label, len(snapshots), *snapshots]
 
     def session(self, name: str, state_json: bytes, deadlines_key: str, due: int | None, snapshots: list[bytes]) -> None:
         self.keys += [keys.session(name), deadlines_key, keys.snapshots(name)]
@@ -100,10 +130,12 @@ class Writer:
         self.script = wire.Script(redis, _SCRIPT)
 
     def write(self, batch: Batch) -> None:
-        if not batch.sessions and not batch.acks:
+        if not batch.sessions and not batch.acks and not batch.settled_keys:
             return
         args = [batch.sessions, defaults.SESSION_TTL, learning.MAX_SNAPSHOTS, keys.GROUP, batch.recordings,
-                defaults.REPLAY_MAX_MESSAGES, *batch.args, *batch.recorded_args]
+                defaults.REPLAY_MAX_MESSAGES, len(batch.settled_keys), defaults.EXAMPLES_KEPT,
+                *batch.settled_args, *batch.args, *batch.recorded_args]
         for ids in batch.acks.values():
             args += [len(ids), *ids]
-        self.script(keys=[*batch.keys, *batch.recorded_keys, *batch.acks], args=args)
+        self.script(keys=[keys.EXAMPLES, *batch.settled_keys, *batch.keys, *batch.recorded_keys, *batch.acks],
+                    args=args)

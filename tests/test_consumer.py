@@ -7,12 +7,13 @@ import pytest
 
 from rules import keys as rules_keys
 from rules import store
-from scorer import defaults, keys, learning, recording, session
+from scorer import checkpoint, defaults, keys, learner, learning, recording, session
 from scorer.consumer import Scorer, now_ms
 from tracker import stream
 
 SHARDS = 4
 SITE = "site-1"
+MODEL_KEY = checkpoint.signing_key("test-secret")  # the learner's checkpoints, which the scorers take
 
 STUCK_AT_PAYMENT = """\
 defaults: {holdout: 0}
@@ -68,7 +69,8 @@ def scorer_with(redis, decisions: list, rules: str, free=None) -> Scorer:
     """A scorer on the test Redis with these rules in force, handing decisions to ``decisions``;
     ``free(skills, channel)`` answers whether an agent is free (None: not asked)."""
     store.save(redis, rules, "test")
-    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer", free=free)
+    scorer = Scorer(redis, SHARDS, on_decision=decisions.append, name="test-scorer", free=free,
+                    checkpointer=checkpoint.Checkpointer(redis, MODEL_KEY))
     scorer.ensure_groups()
     return scorer
 
@@ -84,6 +86,22 @@ def drain(scorer) -> int:
 
 def live(redis, anonymous_id: str = "anon-1") -> dict:
     return json.loads(redis.get(keys.session(anonymous_id)))
+
+
+def teach(redis) -> int:
+    """What the learner process does with the examples the scorers handed it: learned and published (a scorer
+    takes the model within MODEL_POLL); how many snapshots were learned."""
+    learner.ensure_group(redis)
+    trainer = learner.Learner(redis, checkpoint.Checkpointer(redis, MODEL_KEY), name="test-learner")
+    learned = trainer.step(block=10)
+    trainer.publish()
+    return learned
+
+
+def handed(redis) -> list[tuple[bool, int]]:
+    """(abandoned, snapshots) of each settled session the scorer handed the learner, in order."""
+    return [(abandoned, len(snapshots)) for abandoned, snapshots in
+            (learner.parse(fields) for _, fields in redis.xrange(keys.EXAMPLES))]
 
 
 def entries(redis) -> list:
@@ -196,12 +214,12 @@ def test_dwell_rule_fires_from_a_deadline_without_a_new_event(redis, decisions):
 
 
 def test_idle_session_ends_as_abandoned_with_a_cart(redis, scorer, decisions):
-    """A session idle past the 30 minute timeout ends as abandoned when it had a cart, and the model learns."""
+    """A session idle past the 30 minute timeout ends as abandoned when it had a cart, an example to learn."""
     long_ago = now_ms() - 31 * 60 * 1000
     stream.append(redis, SITE, to_payment(long_ago), SHARDS)
     drain(scorer)
     assert live(redis)["outcome"] == "abandoned"
-    assert scorer.model.learned == 2 and decisions == []  # the first event's snapshot and the payment step's
+    assert handed(redis) == [(True, 2)] and decisions == []  # the first event's snapshot and the payment step's
 
 
 def test_no_rule_fires_after_a_purchase(redis, scorer, decisions):
@@ -261,13 +279,13 @@ def test_odd_but_accepted_page_context_does_not_stop_the_scorer(redis, scorer, d
 
 
 def test_a_purchase_teaches_the_snapshots_held_since_its_decision_points(redis, scorer):
-    """Snapshots taken at step entries and friction, over several batches, are learned as one purchase."""
+    """Snapshots taken at step entries and friction, over several batches, are handed on as one purchase."""
     stream.append(redis, SITE, to_payment(), SHARDS)  # the first event and the payment step: two decision points
     drain(scorer)
-    assert redis.llen(keys.snapshots("anon-1")) == 2 and scorer.model.learned == 0
+    assert redis.llen(keys.snapshots("anon-1")) == 2 and handed(redis) == []
     stream.append(redis, SITE, [event("Payment Failed"), event("Order Completed", {"revenue": 120})], SHARDS)
     drain(scorer)
-    assert scorer.model.learned == 3 and not redis.exists(keys.snapshots("anon-1"))
+    assert handed(redis) == [(False, 3)] and not redis.exists(keys.snapshots("anon-1"))
 
 
 def test_a_contacted_session_teaches_nothing(redis, scorer, decisions):
@@ -277,7 +295,8 @@ def test_a_contacted_session_teaches_nothing(redis, scorer, decisions):
     assert len(decisions) == 1 and live(redis)["contact"] == "contact"
     stream.append(redis, SITE, [event("Order Completed", {"revenue": 120})], SHARDS)
     drain(scorer)
-    assert live(redis)["outcome"] == "purchase" and scorer.model.learned == 0
+    assert live(redis)["outcome"] == "purchase" and handed(redis) == []
+    assert not redis.exists(keys.snapshots("anon-1"))  # dropped, not left to expire
 
 
 def test_a_held_out_session_is_learned_from(redis, decisions):
@@ -287,7 +306,7 @@ def test_a_held_out_session_is_learned_from(redis, decisions):
     drain(scorer)
     stream.append(redis, SITE, [event("Order Completed")], SHARDS)
     drain(scorer)
-    assert decisions == [] and live(redis)["contact"] == "holdout" and scorer.model.learned == 4
+    assert decisions == [] and live(redis)["contact"] == "holdout" and handed(redis) == [(False, 4)]
 
 
 def test_a_visitor_back_after_30_minutes_starts_a_new_returning_session(redis, scorer):
@@ -298,7 +317,7 @@ def test_a_visitor_back_after_30_minutes_starts_a_new_returning_session(redis, s
     drain(scorer)
     state = live(redis)
     assert (state["visits"], state["events"], state["cart"]["items"], state["outcome"]) == (2, 1, [], None)
-    assert scorer.model.learned == 2  # the first visit's two snapshots, as an abandonment
+    assert handed(redis) == [(True, 2)]  # the first visit's two snapshots, as an abandonment
 
 
 def test_session_state_stays_under_2_kb_in_redis(redis, scorer):
@@ -573,9 +592,9 @@ def test_a_deadline_decision_waits_for_the_rest_of_a_large_batch_no_longer_than_
     log = []
     deadline = Scorer._deadline
 
-    def looked_at(self, state, now, due):
+    def looked_at(self, state, now, due, out):
         log.append(f"looked at {state['session']}")
-        return deadline(self, state, now, due)
+        return deadline(self, state, now, due, out)
 
     admitting(monkeypatch, together, wait)
     monkeypatch.setattr(Scorer, "_deadline", looked_at)

@@ -1,10 +1,11 @@
-"""Faults under load: while simulated shoppers keep sending, kill -9 the scorer, the RQ worker, a gunicorn
-web worker and Redis itself (started again from its AOF). The shoppers resend what was not answered 200,
+"""Faults under load: while simulated shoppers keep sending, kill -9 the scorer, the learner, the RQ worker, a
+gunicorn web worker and Redis itself (started again from its AOF). The shoppers resend what was not answered 200,
 with the same messageIds, as hr.js does. Once everything is back and drained:
 - every event the collector accepted was applied to its session exactly once (the session's `events`,
   as GET /api/sessions shows it, equals the messages accepted for that shopper);
 - no decision made two tasks, and no shopper got two tasks or two chat invitations;
-- every stuck shopper whose decisive event was accepted got its task.
+- every stuck shopper whose decisive event was accepted got its task;
+- every session outcome handed to the learner was learned and published.
 """
 
 import json
@@ -20,12 +21,16 @@ from bench.collector import limits_off
 from bench.e2e import consumed, drain, prepare
 from bench.parts import Parts
 from bench.shoppers import Plan, drive
+from scorer import checkpoint
+from scorer import keys as scorer_keys
 from tracker import defaults as tracker_defaults
 from tracker import keys as tracker_keys
 
 TOKEN = "faults-admin-token"
 PLAN = Plan(shoppers=40, rate=80.0, seconds=30.0, stuck=0.25, ramp=3.0, seed=7)
-FAULTS = [(5.0, "scorer"), (10.0, "worker"), (15.0, "web-worker"), (20.0, "redis")]  # seconds into the load
+# seconds into the load, what is killed
+FAULTS = [(5.0, "scorer"), (10.0, "worker"), (12.5, "learner"), (15.0, "web-worker"), (20.0, "redis")]
+PUBLISHED_WITHIN = 15.0  # seconds after the load for the learner to have published every example handed to it
 
 
 def _api(url: str, path: str):
@@ -74,15 +79,21 @@ def faulted(tmp_path_factory):
                                       redis.xrange(tracker_keys.inbox(anonymous_id))]
                        for anonymous_id in out.accepted_ids}
         sessions = {anonymous_id: _session(parts.url, anonymous_id) for anonymous_id in out.accepted_ids}
+        with parts.client() as redis:
+            deadline = time.monotonic() + PUBLISHED_WITHIN
+            while redis.xlen(scorer_keys.EXAMPLES) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            examples_left, learned = redis.xlen(scorer_keys.EXAMPLES), checkpoint.history(redis)
         tasks = _api(parts.url, "/api/tasks?limit=500")["tasks"]
         yield {"out": out, "killed": killed, "restarts": dict(parts.restarts), "sessions": sessions,
-               "tasks": tasks, "invites": invites}
+               "tasks": tasks, "invites": invites, "examples_left": examples_left, "learned": learned}
 
 
 def test_every_fault_happened_during_the_load(faulted):
     assert [name for name, _ in faulted["killed"]] == [name for _, name in FAULTS]
     assert faulted["restarts"]["redis"] == 1
     assert faulted["restarts"]["scorer"] >= 1 and faulted["restarts"]["worker"] >= 1
+    assert faulted["restarts"]["learner"] >= 1
     assert faulted["out"].resent > 0  # the collector refused or dropped requests while Redis or a worker was down
 
 
@@ -118,3 +129,10 @@ def test_every_stuck_shopper_whose_trigger_was_accepted_gets_one_task(faulted):
     triggered = {anonymous_id for anonymous_id, arrival in faulted["out"].stuck.items() if arrival is not None}
     with_task = {task["anonymous_id"] for task in faulted["tasks"]}
     assert triggered and triggered <= with_task
+
+
+def test_every_outcome_handed_to_the_learner_is_learned_and_published(faulted):
+    """The learner killed mid-load: the one started after it learns what it had not checkpointed (an example
+    is deleted from the stream only once a checkpoint has it), so the stream empties."""
+    assert faulted["examples_left"] == 0
+    assert faulted["learned"] and faulted["learned"][0]["learned"] > 0

@@ -1,9 +1,10 @@
-"""Which sessions teach the model, and how their snapshots wait for the outcome (scorer/learning.py)."""
+"""Which sessions teach the model, and how their snapshots wait for the outcome and are handed to the learner
+(scorer/learning.py, held and handed on in scorer/writer.py's batch write)."""
 
 import orjson
 import pytest
 
-from scorer import keys, learning, model, session
+from scorer import keys, learner, learning, model, session
 from scorer.writer import Batch, Writer
 
 T0 = 1_800_000_000_000
@@ -27,15 +28,51 @@ def test_only_sessions_whose_outcome_is_their_own_are_labelled(outcome, contact,
     assert learning.label(ended(outcome, contact)) is label
 
 
-def test_snapshots_wait_in_redis_latest_kept_and_are_taken_once(redis):
+def adds(n: int) -> bytes:
+    """A held snapshot whose `adds` feature is ``n``."""
     x = model.features(session.snapshot(session.new("anon-1", "site-1", T0), T0))
+    return learning.encode(list(dict(x, adds=n).values()))
+
+
+def write(redis, held: list[bytes] = (), settled: tuple | None = None) -> None:
+    """One batch's write (scorer.writer): ``held`` snapshots of anon-1 pushed, or ``settled``: (label, snapshots
+    taken in the batch) handed on."""
     batch = Batch()
-    snapshots = [learning.encode(list(dict(x, adds=n).values())) for n in range(learning.MAX_SNAPSHOTS + 3)]
-    batch.session("anon-1", "{}", keys.deadlines(0), None, snapshots)
+    if settled is not None:
+        batch.settled("anon-1", *settled)
+    if held:
+        batch.session("anon-1", "{}", keys.deadlines(0), None, list(held))
     Writer(redis).write(batch)
-    held = learning.take(redis, "anon-1")
-    assert [dict(zip(model.NAMES, x))["adds"] for x in learning.examples(held)] == list(range(3, learning.MAX_SNAPSHOTS + 3))
-    assert learning.take(redis, "anon-1") == [] and not redis.exists(keys.snapshots("anon-1"))
+
+
+def handed(redis) -> list[tuple[bool, list[int]]]:
+    return [(abandoned, [dict(zip(model.NAMES, x))["adds"] for x in snapshots])
+            for abandoned, snapshots in (learner.parse(fields) for _, fields in redis.xrange(keys.EXAMPLES))]
+
+
+def test_snapshots_wait_in_redis_latest_kept_and_are_handed_to_the_learner_once(redis):
+    write(redis, held=[adds(n) for n in range(learning.MAX_SNAPSHOTS + 3)])
+    assert redis.llen(keys.snapshots("anon-1")) == learning.MAX_SNAPSHOTS  # the latest
+    write(redis, settled=(True, [adds(11), adds(12)]))  # two more taken in the settling batch
+    assert handed(redis) == [(True, list(range(5, 13)))]  # the latest MAX_SNAPSHOTS, in order
+    assert not redis.exists(keys.snapshots("anon-1"))
+    write(redis, settled=(False, []))
+    assert len(handed(redis)) == 1  # nothing held any more: nothing handed on twice
+
+
+def test_a_session_with_nothing_to_teach_drops_its_snapshots(redis):
+    write(redis, held=[adds(1), adds(2)])
+    write(redis, settled=(None, [adds(3)]))
+    assert handed(redis) == [] and not redis.exists(keys.snapshots("anon-1"))
+
+
+def test_a_session_renewed_in_the_settling_batch_keeps_its_new_snapshots(redis):
+    """The old visit's snapshots go to the learner; the new visit's, written in the same batch, stay held."""
+    write(redis, held=[adds(1)])
+    write(redis, held=[adds(7)], settled=(True, [adds(2)]))
+    assert handed(redis) == [(True, [1, 2])]
+    still = learning.examples(redis.lrange(keys.snapshots("anon-1"), 0, -1))
+    assert [dict(zip(model.NAMES, x))["adds"] for x in still] == [7]
 
 
 def test_snapshots_of_another_format_are_skipped():

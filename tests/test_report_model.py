@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 
 from reports import hours, model
-from scorer import funnel, session
+from scorer import defaults, funnel, session
 from scorer.consumer import now_ms
 from scorer.model import MIN_LEARNED
-from tests.test_consumer import SHARDS, SITE, STUCK_AT_PAYMENT, drain, event, live, scorer_with, to_payment
+from tests.test_consumer import SHARDS, SITE, STUCK_AT_PAYMENT, drain, event, live, scorer_with, teach, to_payment
 from tests.test_recording import RULES
 from tracker import stream
 
@@ -73,14 +73,15 @@ def test_calibration_rows_compare_the_mean_prediction_with_the_share_abandoned(r
                for n, row in enumerate(rows) if n not in (1, 8))
 
 
-def test_the_scorer_records_the_last_score_before_each_outcome_and_leaves_contacted_sessions_out(redis):
+def test_the_scorer_records_the_last_score_before_each_outcome_and_leaves_contacted_sessions_out(redis, monkeypatch):
     """Real sessions: a buyer (scored before the order), an abandoner (scored before the end), and a shopper
     the stuck-at-payment rule contacted who then buys: the model is judged on the first two only."""
     scorer = scorer_with(redis, [], RULES)
     gone = now_ms() - 31 * 60 * 1000  # sessions last seen then have ended by now
     stream.append(redis, SITE, [m for n in range(16) for m in to_payment(gone, shopper=f"warm-{n}")], SHARDS)
     drain(scorer)  # 16 abandoned carts: enough examples that the model starts scoring; none was scored yet
-    assert scorer.model.learned >= MIN_LEARNED and live(redis, "warm-0")["score"] is None
+    monkeypatch.setattr(defaults, "MODEL_POLL", 0.0)
+    assert teach(redis) >= MIN_LEARNED and live(redis, "warm-0")["score"] is None
     stream.append(redis, SITE, to_payment(shopper="buyer"), SHARDS)
     stream.append(redis, SITE, to_payment(gone, shopper="leaver"), SHARDS)
     drain(scorer)

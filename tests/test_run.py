@@ -14,7 +14,7 @@ from handrail.embedded_redis import EmbeddedRedis
 from rules.policy import in_holdout
 from tests.service import Service
 
-PROCESSES = ("redis-server", "gunicorn", "handrail scorer", "rq.cli worker")
+PROCESSES = ("redis-server", "gunicorn", "handrail scorer", "handrail learner", "rq.cli worker")
 
 
 def _names(processes) -> str:
@@ -60,7 +60,7 @@ def _stuck(anonymous_id: str) -> list[dict]:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_run_starts_every_process_and_a_signal_stops_them_all(tmp_path, sig):
-    """Web, scorer, worker and the embedded Redis run; SIGTERM or Ctrl-C leaves no process behind."""
+    """Web, scorer, learner, workers and the embedded Redis run; SIGTERM or Ctrl-C leaves no process behind."""
     service = Service(tmp_path / "var").start()
     started = service.descendants()
     try:

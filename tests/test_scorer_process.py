@@ -1,6 +1,6 @@
 """The scorer as a process (handrail/scorer_process.py): killed mid-batch, it loses nothing and
-applies nothing twice; stopped, it checkpoints its model and a new one starts from it; its decisions
-are run before the outcome jobs it queued earlier."""
+applies nothing twice; its decisions are run before the outcome jobs it queued earlier. (The model it
+scores with comes from the learner: tests/test_learner_process.py.)"""
 
 import json
 import os
@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 
 from dispatch import keys as dispatch_keys
 from handrail.scorer_process import callbacks
-from scorer import checkpoint, keys
+from scorer import keys
 from scorer.consumer import IDENTIFIED
 from tests.channel_jobs import contact_decision, work
 from tests.service import ROOT
@@ -71,33 +71,6 @@ def test_sigkill_mid_batch_loses_no_event_and_applies_none_twice(redis, redis_se
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
-
-
-def test_a_stopped_scorer_checkpoints_its_model_and_the_next_one_restores_it(redis, redis_server):
-    now = int(time.time() * 1000)
-    long_ago = now - 31 * 60 * 1000  # sessions that ended: abandoned carts, learned from
-    messages = []
-    for s in range(40):
-        at = long_ago if s % 2 else now
-        messages += [
-            {"type": "track", "anonymousId": f"anon-{s}", "event": "Product Added", "receivedAt": at,
-             "properties": {"product_id": "boots", "price": 50}, "messageId": f"a-{s}"},
-            {"type": "track", "anonymousId": f"anon-{s}", "event": "Checkout Step Viewed", "receivedAt": at,
-             "properties": {"step_name": "payment"}, "messageId": f"b-{s}"},
-        ]
-        if not s % 2:
-            messages.append({"type": "track", "anonymousId": f"anon-{s}", "event": "Order Completed",
-                             "receivedAt": at, "properties": {"revenue": 50}, "messageId": f"c-{s}"})
-    stream.append(redis, SITE, messages, SHARDS)
-    process = start(redis_server.url)
-    wait_for(lambda: applied(redis) == len(messages))
-    time.sleep(1.5)  # the ended sessions' deadlines are due at once
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
-    kept = checkpoint.history(redis)
-    assert kept and kept[0]["learned"] == 80  # 20 purchases and 20 abandonments, two snapshots each
-    model, info = checkpoint.load(redis, checkpoint.signing_key("process-test-token"))
-    assert model.learned == 80 and info["version"] == kept[0]["version"]
 
 
 def test_a_decision_is_run_before_the_outcome_jobs_queued_ahead_of_it(redis):

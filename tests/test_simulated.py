@@ -10,8 +10,9 @@ import pytest
 
 from demo import simulator
 from handrail.cli import main
-from scorer import keys, model, pages, simulated
+from scorer import keys, learner, model, pages, simulated
 from scorer.consumer import Scorer
+from scorer.writer import Batch
 from tests.test_collector import stored
 from tracker import stream
 from tracker.schemas import MessageSchema
@@ -135,19 +136,26 @@ def test_the_replay_learns_what_the_live_scorer_learns(redis, shoppers):
     replay.run(visits, [])
 
     scorer = Scorer(redis, 1, on_decision=None)  # no rules in force: nothing is decided
-    scorer.model, scorer.pages = Recorder(), pages.Stats(None)
+    scorer.pages = pages.Stats(None)
     scorer.ensure_groups()
     key = stream.all_keys(1)[0]
     moments = heapq.merge(*([(at, s.anonymous_id, m) for at, m in simulated.timeline(s)] for s in visits),
                           key=lambda moment: moment[0])
     for n, (at, name, message) in enumerate(moments):
         if message is simulated.LEAVE:
-            scorer._close(json.loads(redis.get(keys.session(name))))
+            out = Batch()
+            scorer._close(json.loads(redis.get(keys.session(name))), out)
+            scorer.writer.write(out)
         else:
             fields = {b"m": json.dumps(message).encode(), b"site": simulated.SITE.encode()}
             scorer.process([(key, (f"{at}-{n}".encode(), fields))])
 
-    assert scorer.model.taught == replay.model.taught
+    handed = Recorder()  # what the learner learns of the examples the scorer handed it, in order
+    for _, entry in redis.xrange(keys.EXAMPLES):
+        abandoned, snapshots = learner.parse(entry)
+        for x in snapshots:
+            handed.learn_values(x, abandoned)
+    assert handed.taught == replay.model.taught
     assert {label for _, label in replay.model.taught} == {True, False}
     assert scorer.pages.known == replay.stats.known
     assert any(row[4] > 0 for row in replay.stats.known[simulated.SITE].values())  # revenue: page values
