@@ -8,6 +8,8 @@ then lets one in-process `scorer.consumer.Scorer` consume them all, as the score
 read a batch, load the batch's sessions with one MGET, update their features, score them, run the
 rules and the contact policy, write the sessions back in one pipeline. The figure is events per
 second of the scorer's own CPU time (one process: one core at most). Redis's CPU is shown apart.
+The scorer does not train: the sessions' outcomes it hands on are then learned by a `scorer.learner.Learner`
+(the learner process's loop), whose CPU is shown apart too, and with the scorer's as a figure of both.
 
 Beside it, in the same run: River's default pipeline alone (StandardScaler | LogisticRegression)
 scoring (predict_proba_one) and then learning (learn_one) the same number of feature dicts, with
@@ -42,7 +44,7 @@ from bench.processes import cpu_seconds
 from handrail.embedded_redis import EmbeddedRedis
 from handrail.scorer_process import quiet_collector
 from rules import store
-from scorer import model, session
+from scorer import checkpoint, keys, learner, model, session
 from scorer.consumer import Scorer
 from tracker import stream
 
@@ -159,6 +161,21 @@ def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
             "decisions": len(decisions)}
 
 
+def run_learner(redis) -> dict:
+    """The learner's loop over what the scorer handed on, until it is all learned and published."""
+    learner.ensure_group(redis)
+    settled = redis.xlen(keys.EXAMPLES)
+    trainer = learner.Learner(redis, checkpoint.Checkpointer(redis, checkpoint.signing_key("bench")), name="bench")
+    with collector_quieted():
+        cpu, learned = time.process_time(), 0
+        while found := trainer.step(block=10):
+            learned += found
+        trainer.publish()
+        cpu = time.process_time() - cpu
+    return {"sessions": settled, "snapshots": learned, "cpu_seconds": round(cpu, 3),
+            "snapshots_per_core_second": round(learned / cpu) if cpu else 0}
+
+
 def run_paced(url: str, events: list[dict], rate: float, seconds: float) -> dict:
     """The scorer's loop while ``events`` are appended at ``rate`` a second, for ``seconds``."""
     scorer = bench_scorer(redis_py.Redis.from_url(url), "bench-paced", lambda decision: None)
@@ -218,6 +235,8 @@ def table(result: dict) -> str:
         f"{'-' * 64}{'-' * 16}  ----------  ------",
         f"{'scorer: events applied, scored and run through the rules':<64}"
         f"{scorer['events_per_core_second']:>16,}  >= {TARGET:,}  {verdict}",
+        f"{'scorer and learner together (their CPU summed)':<64}"
+        f"{result['scorer_and_learner_events_per_core_second']:>16,}",
         f"{'River StandardScaler | LogisticRegression alone: predict_proba_one':<64}"
         f"{river['predict_per_core_second']:>16,}",
         f"{'River StandardScaler | LogisticRegression alone: learn_one':<64}{river['learn_per_core_second']:>16,}",
@@ -225,11 +244,14 @@ def table(result: dict) -> str:
         f"{scorer['events']:,} events of {result['shoppers']:,} shoppers in {scorer['wall_seconds']} s "
         f"({scorer['cpu_seconds']} s of scorer CPU, {scorer['redis_cpu_seconds']} s of Redis CPU), "
         f"{scorer['decisions']} decisions",
+        f"learner: {result['learner']['snapshots']:,} snapshots of {result['learner']['sessions']:,} settled sessions "
+        f"learned in {result['learner']['cpu_seconds']} s of CPU "
+        f"({result['learner']['snapshots_per_core_second']:,} a core-second)",
     ]
     paced = result.get("paced")
     if paced:
         figure = f"scorer under live load, {paced['rate']:,.0f} events/s arriving"
-        lines[5:5] = [f"{figure:<64}{paced['events_per_core_second']:>16,}"]
+        lines[6:6] = [f"{figure:<64}{paced['events_per_core_second']:>16,}"]
         lines.append(f"live load: {paced['events']:,} of {paced['fed']:,} events arrived in {paced['seconds']:g} s "
                      f"applied in {paced['steps']:,} reads, {paced['entries_per_step']} entries a read, "
                      f"{paced['cpu_seconds']} s of scorer CPU")
@@ -250,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(events), 500):
             stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
         result = {"scorer": run_scorer(redis, events, server.process.pid)}
+        result["learner"] = run_learner(redis)
+        both = result["scorer"]["cpu_seconds"] + result["learner"]["cpu_seconds"]
+        result["scorer_and_learner_events_per_core_second"] = round(result["scorer"]["events"] / both)
     if args.paced > 0:  # other shoppers (another seed) on a fresh server: no session of the run above
         with server_with_rules() as (server, _):
             # About 20 events a shopper: enough of them for every arrival of the run, and some.
