@@ -169,8 +169,9 @@ def run(host, port, redis_url, data_dir, demo, rules_file, web_workers):
 @click.option("--shards", default=tracker_defaults.STREAM_SHARDS, show_default=True, type=int,
               envvar="HANDRAIL_STREAM_SHARDS")
 @redis_url_option
-@click.option("--name", default=None, help="Consumer name in the stream groups (default: host-pid). A scorer "
-                                           "restarted under the same name takes up its unacknowledged entries at once.")
+@click.option("--name", default=None, help="Consumer name in the stream groups and the shards' leases (default: "
+                                           "host-pid). A scorer restarted under the same name takes its shards back "
+                                           "at once, under another after their leases end (5 s).")
 @click.option("--secret", envvar=["HANDRAIL_MODEL_SECRET", "HANDRAIL_ADMIN_TOKEN"], default=None,
               help="Checks the signatures of the learner's model checkpoints [env HANDRAIL_MODEL_SECRET, else "
                    "HANDRAIL_ADMIN_TOKEN]. Without it no checkpoint is loaded and the model never scores.")

@@ -1,7 +1,9 @@
 """The stream consumer: applies events to sessions, scores them, and asks the rules what to do.
 
 Exactly once per session: the state and the id of the last entry applied to it are written together,
-and an entry at or below that id is skipped when a dead consumer's pending entries are reclaimed.
+and an entry at or below that id is skipped when a dead consumer's pending entries are reclaimed. A
+stream shard is read by one scorer at a time (scorer.ownership), which applies the entries its previous
+owner read and never stored before anything newer of the shard, so none is skipped for a later one.
 A decision is admitted by the contact policy and handed on *before* the state is written, so a crash
 in between replays the entry, and the policy (keyed by the decision's deterministic id) lets the same
 decision through again without making a second contact.
@@ -22,8 +24,10 @@ from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
 from scorer import defaults, funnel, keys, learning, pages, recording, session
 from scorer.due import next_due
-from scorer.writer import Batch, Writer
+from scorer.ownership import Ownership
+from scorer.writer import Batch, NotOwner, Writer
 from scorer.model import AbandonModel
+from tracker import defaults as tracker_defaults
 from tracker import stream, wire
 
 log = logging.getLogger("handrail.scorer")
@@ -86,7 +90,7 @@ class Scorer:
         # A batch's counters (scorer.funnel, rules.outcomes) are queued here and sent in one round trip before
         # the batch is written (_write): a round trip costs the scorer more CPU than the work around it.
         self.later = redis.pipeline(transaction=False)
-        self.writer = Writer(redis)
+        self.writer = Writer(redis, owner=self.name)
         # The stream reads and the MGET of a batch's sessions, on a connection of their own (tracker.wire): under
         # live load a read brings a few entries, and redis-py's own path cost more than its round trip.
         self.line = wire.Line(redis)
@@ -112,6 +116,10 @@ class Scorer:
         # between; the cap keeps a batch's step well inside the second within which deadlines are due.
         self.read_count = defaults.READ_COUNT
         self.streams = stream.all_keys(shards)
+        self.shard_of_stream = {key: shard for shard, key in enumerate(self.streams)}
+        # The shards this scorer reads: one owner each (scorer.ownership), taken at its first step.
+        self.ownership = Ownership(redis, self.name, shards)
+        self.reading: list[str] = []  # their stream keys
 
     # -- setup -----------------------------------------------------------------------------
     def ensure_groups(self) -> None:
@@ -153,31 +161,52 @@ class Scorer:
     def run(self, stop) -> None:
         self.ensure_groups()
         self.refresh_rules()
-        self._drain_own_pending()
         try:
             while not stop.is_set():
                 self.step()
         finally:
             self.pages.flush(force=True)
+            self.ownership.release()  # another scorer takes the shards at its next renewal, not after the lease
 
     def step(self, block: int = defaults.READ_BLOCK) -> int:
-        """One read of new entries plus the deadlines that are due; how many entries were applied."""
+        """The shards renewed (and any newly taken drained), one read of new entries plus the deadlines that are
+        due; how many entries were applied."""
         self.refresh_rules()
         self.refresh_model()
+        applied = self._own()
         self._reclaim()
-        applied = self.process(self._read(b">", block))
+        applied += self.process(self._read(b">", block))
         if self.clock() >= self.deadlines_next:
             self.run_deadlines()
         self.pages.flush()
         return applied
 
+    def _own(self) -> int:
+        """Renew this scorer's shards (scorer.ownership) and drain the ones it just took: the entries their
+        previous owner read and never stored are applied before anything newer of the shard. How many."""
+        taken = self.ownership.refresh()
+        self.reading = [self.streams[shard] for shard in self.ownership.owned]
+        applied = 0
+        for shard in taken:
+            key, start = self.streams[shard], "0-0"
+            while True:
+                start, claimed, *_ = self.redis.xautoclaim(key, keys.GROUP, self.name, 0, start_id=start,
+                                                           count=defaults.READ_COUNT)
+                applied += self.process([(key, entry) for entry in claimed])
+                if start in (b"0-0", "0-0"):
+                    break
+        return applied
+
     def _read(self, since: bytes, block: int | None = None) -> list:
-        """``[(stream key, (entry id, fields))]`` of one XREADGROUP over every shard: new entries (``>``), or
-        this consumer's pending ones (``0``); fields None for an entry trimmed away while pending."""
+        """``[(stream key, (entry id, fields))]`` of one XREADGROUP over this scorer's shards: new entries
+        (``>``), or this consumer's pending ones (``0``); fields None for an entry trimmed away while pending."""
+        if not self.reading:  # every shard has another owner: wait as long as a read would
+            time.sleep((block or 0) / 1000)
+            return []
         parts = [b"XREADGROUP", b"GROUP", keys.GROUP, self.name, b"COUNT", self.read_count]
         if block is not None:
             parts += [b"BLOCK", block]
-        found = self.line.call(*parts, b"STREAMS", *self.streams, *[since] * len(self.streams))
+        found = self.line.call(*parts, b"STREAMS", *self.reading, *[since] * len(self.reading))
         if not found:  # nothing within the block
             self.read_count = defaults.READ_COUNT
             return []
@@ -187,23 +216,15 @@ class Scorer:
             entries += [(key, (entry_id, dict(zip(fields[::2], fields[1::2])) if fields else None))
                         for entry_id, fields in listed]
             full = full or len(listed) >= self.read_count
-        most = max(defaults.READ_COUNT, defaults.READ_MAX // len(self.streams))
+        most = max(defaults.READ_COUNT, defaults.READ_MAX // len(self.reading))
         self.read_count = min(self.read_count * 2, most) if full else defaults.READ_COUNT
         return entries
-
-    def _drain_own_pending(self) -> None:
-        # Entries this consumer name read before a restart but never acknowledged.
-        while True:
-            entries = self._read(b"0")
-            if not entries:
-                return
-            self.process(entries)
 
     def _reclaim(self) -> None:
         if time.monotonic() - self.reclaimed < defaults.RECLAIM_EVERY:
             return
         self.reclaimed = time.monotonic()
-        for key in self.streams:
+        for key in self.reading:
             _, claimed, *_ = self.redis.xautoclaim(key, keys.GROUP, self.name, defaults.RECLAIM_IDLE, count=defaults.READ_COUNT)
             if claimed:
                 self.process([(key, entry) for entry in claimed])
@@ -223,7 +244,12 @@ class Scorer:
                 continue
             message = orjson.loads(fields[b"m"])
             by_session[stream.session_key(message)].append((key, entry_id.decode(), fields[b"site"].decode(), message))
-        self._join(by_session)
+        for owner_stream, (key, entry_id, site, message) in self._join(by_session):
+            # Its session is another scorer's: handed to that shard (before this entry is acknowledged; a
+            # repeat is dropped by its messageId), whose owner joins it.
+            self.later.xadd(owner_stream, {"site": site, "m": stream.encode(message)},
+                            maxlen=tracker_defaults.MAX_STREAM_LENGTH, approximate=True)
+            out.ack(key, entry_id)
         # Oldest first across the shards (a read lists shard after shard): a shopper whose event waited
         # longest is decided on first, not after every session of the shards read before theirs.
         names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
@@ -250,25 +276,43 @@ class Scorer:
 
     def _write(self, out: Batch) -> None:
         """Put the batch's decisions to the contact policy, send the counters the batch queued, then store the
-        batch (scorer.writer), its states saved into it already."""
+        batch (scorer.writer), its states saved into it already: only while this scorer owns its shards."""
         self._admit(out)
         if len(self.later):
             self.later.execute()
-        self.writer.write(out)
+        out.shards.update(self.shard_of_stream[key] for key in out.acks)
+        try:
+            self.writer.write(out)
+        except NotOwner as error:
+            # It stalled past its lease: the shard's new owner claims these entries and applies them again.
+            log.warning("scorer %s: %s passed to another scorer before this batch was stored; left to it",
+                        self.name, error)
+            self.pending.clear()
+            self.ownership.renewed = float("-inf")  # renew at the next step
 
-    def _join(self, by_session: dict) -> None:
+    def _join(self, by_session: dict) -> list:
         """Messages that name only a userId (a shop's server reporting the order, say) join the
         anonymous session of that user's last identify, when there is one. They come from another
         stream shard, so they are marked to skip the per-session stream id check (their messageId
-        still guards against a repeat)."""
+        still guards against a repeat). A session in a shard another scorer owns is that scorer's to
+        change: its messages are returned as (that shard's stream, entry) to be handed over."""
         users = [name for name in by_session if name.startswith("u:")]
         if not users:
-            return
+            return []
+        handed = []
+        owned = set(self.ownership.owned)
         for name, found in zip(users, self.redis.mget([keys.alias(name[2:]) for name in users])):
-            if found:
-                joined = [(key, entry_id, site, dict(message, _joined=True))
-                          for key, entry_id, site, message in by_session.pop(name)]
-                by_session[found.decode()].extend(joined)
+            if not found:
+                continue
+            target = found.decode()
+            shard = stream.shard_of(target, self.shards)
+            if shard not in owned:
+                handed += [(self.streams[shard], entry) for entry in by_session.pop(name)]
+                continue
+            joined = [(key, entry_id, site, dict(message, _joined=True))
+                      for key, entry_id, site, message in by_session.pop(name)]
+            by_session[target].extend(joined)
+        return handed
 
     def _record_aliases(self, by_session: dict) -> None:
         seen = {message["userId"][:200]: message["anonymousId"] for batch in by_session.values()
@@ -421,8 +465,10 @@ class Scorer:
 
     def _save(self, out: Batch, state: dict) -> None:
         name = state["session"]
-        out.session(name, session.dump(state), keys.deadlines(stream.shard_of(name, self.shards)),
-                    self._next_deadline(state), self.pending.pop(name, []))
+        shard = stream.shard_of(name, self.shards)
+        out.shards.add(shard)
+        out.session(name, session.dump(state), keys.deadlines(shard), self._next_deadline(state),
+                    self.pending.pop(name, []))
 
     def _next_deadline(self, state: dict) -> int | None:
         """The next moment this session must be looked at without a new event: a dwell threshold
@@ -435,14 +481,17 @@ class Scorer:
         trips in all, not a few per session."""
         now = self.clock()
         self.deciding.clear()
+        owned = self.ownership.owned
+        if not owned:
+            return 0
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.shards):
+        for shard in owned:
             pipe.zrangebyscore(keys.deadlines(shard), 0, now, start=0, num=defaults.READ_COUNT, withscores=True)
         found = pipe.execute()
         # A shard with READ_COUNT due may have more: the next step looks again at once.
         full = any(len(listed) >= defaults.READ_COUNT for listed in found)
         self.deadlines_next = now if full else now + defaults.DEADLINE_EVERY
-        due = [(shard, name, int(at)) for shard, listed in enumerate(found) for name, at in listed]
+        due = [(shard, name, int(at)) for shard, listed in zip(owned, found) for name, at in listed]
         if not due:
             return 0
         for shard, name, _ in due:

@@ -6,6 +6,8 @@ SNAPSHOTS = "hr:snaps:{{{session}}}"  # list: a live session's snapshots awaitin
 ALIAS = "hr:alias:{{{user}}}"  # string: the anonymousId a userId was last identified with (scorer.consumer)
 PAGES = "hr:pages:{{{site}}}"  # hash: "<v|e|b|x|r>:<page id>" -> count or revenue (scorer.pages)
 GROUP = "scorer"  # consumer group on every event stream shard
+OWNER = "hr:owner:{{s{shard}}}"  # string: the scorer that reads this stream shard, expiring unless renewed
+SCORERS = "hr:scorers"  # sorted set: scorer name -> ms it last renewed its shards (scorer.ownership)
 # Model checkpoints (scorer.checkpoint): one hash tag, so one Lua script may write them all.
 MODEL_VERSION = "hr:model:{model}:version"  # counter: the last checkpoint version handed out
 MODEL_KEPT = "hr:model:{model}:kept"  # sorted set: kept checkpoint versions, scored by version
@@ -34,6 +36,10 @@ def deadlines(shard: int) -> str:
 
 def snapshots(session_key: str) -> str:
     return SNAPSHOTS.format(session=session_key)
+
+
+def owner(shard: int) -> str:
+    return OWNER.format(shard=shard)
 
 
 def alias(user_id: str) -> str:

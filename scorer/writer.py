@@ -13,13 +13,16 @@ server, and every key already carries its session's or shard's hash tag.
 import time
 from dataclasses import dataclass, field
 
+import redis
+
 from scorer import defaults, keys, learning
 from tracker import wire
 
 # KEYS: the examples stream; per settled session its snapshots key; per session its state, deadlines and
-# snapshots keys; per recording its list and index (scorer.recording); then the stream keys acknowledged.
+# snapshots keys; per recording its list and index (scorer.recording); the stream keys acknowledged; last, the
+# owner keys of the shards the batch touches (scorer.ownership).
 # ARGV: sessions, ttl (s), snapshots kept, group, recordings, messages recorded per session at most, settled
-# sessions, examples kept; per settled session: label ('1' abandoned, '0' purchased, '' nothing to learn),
+# sessions, examples kept, the scorer's name, owner keys; per settled session: label ('1' abandoned, '0' purchased, '' nothing to learn),
 # snapshot count, snapshots not yet held...; per session: member, state JSON, due ms ('' for none), snapshot
 # count, snapshots...; per recording: index member, last ms, ttl (s), index cutoff ms, item count, items...;
 # per stream: id count, ids...
@@ -28,7 +31,13 @@ from tracker import wire
 _SCRIPT = """
 local n, ttl, cap, group = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local r, most, l, kept = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-local a = 9
+local f = tonumber(ARGV[10])
+for k = #KEYS - f + 1, #KEYS do
+  if redis.call('GET', KEYS[k]) ~= ARGV[9] then
+    return redis.error_reply('NOTOWNER ' .. KEYS[k] .. ' is not ' .. ARGV[9] .. "'s")
+  end
+end
+local a = 11
 for j = 1, l do
   local held = redis.call('LPOP', KEYS[1 + j], cap) or {}
   local label, count = ARGV[a], tonumber(ARGV[a + 1])
@@ -79,7 +88,7 @@ for j = 0, r - 1 do
     trimmed[index] = true
   end
 end
-for k = o + 3 * n + 2 * r + 1, #KEYS do
+for k = o + 3 * n + 2 * r + 1, #KEYS - f do
   local count = tonumber(ARGV[a])
   redis.call('XACK', KEYS[k], group, unpack(ARGV, a + 1, a + count))
   a = a + count + 1
@@ -99,6 +108,7 @@ class Batch:
     recorded_keys: list = field(default_factory=list)  # per recording its list and index (scorer.recording)
     recorded_args: list = field(default_factory=list)
     recordings: int = 0
+    shards: set = field(default_factory=set)  # the stream shards of its sessions and acknowledgements
     settled_keys: list = field(default_factory=list)  # per settled session its snapshots key
     settled_args: list = field(default_factory=list)
 
@@ -125,17 +135,28 @@ class Batch:
         self.acks.setdefault(stream_key, []).append(entry_id)
 
 
+class NotOwner(Exception):
+    """The batch touches a shard its scorer no longer owns: nothing of it was stored."""
+
+
 class Writer:
-    def __init__(self, redis):
+    def __init__(self, redis, owner: str | None = None):
         self.script = wire.Script(redis, _SCRIPT)
+        self.owner = owner  # the scorer whose batches these are; None: not checked (a tool's own writes)
 
     def write(self, batch: Batch) -> None:
         if not batch.sessions and not batch.acks and not batch.settled_keys:
             return
+        owners = [keys.owner(shard) for shard in sorted(batch.shards)] if self.owner else []
         args = [batch.sessions, defaults.SESSION_TTL, learning.MAX_SNAPSHOTS, keys.GROUP, batch.recordings,
-                defaults.REPLAY_MAX_MESSAGES, len(batch.settled_keys), defaults.EXAMPLES_KEPT,
-                *batch.settled_args, *batch.args, *batch.recorded_args]
+                defaults.REPLAY_MAX_MESSAGES, len(batch.settled_keys), defaults.EXAMPLES_KEPT, self.owner or "",
+                len(owners), *batch.settled_args, *batch.args, *batch.recorded_args]
         for ids in batch.acks.values():
             args += [len(ids), *ids]
-        self.script(keys=[keys.EXAMPLES, *batch.settled_keys, *batch.keys, *batch.recorded_keys, *batch.acks],
-                    args=args)
+        try:
+            self.script(keys=[keys.EXAMPLES, *batch.settled_keys, *batch.keys, *batch.recorded_keys, *batch.acks,
+                              *owners], args=args)
+        except redis.ResponseError as error:
+            if str(error).startswith("NOTOWNER"):
+                raise NotOwner(str(error)[len("NOTOWNER "):]) from error
+            raise

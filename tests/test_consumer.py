@@ -535,7 +535,7 @@ def test_a_batch_that_fails_before_its_write_leaves_no_decision_behind_for_the_n
     with pytest.raises(ConnectionError):
         scorer.step(block=10)
     monkeypatch.setattr(recording, "add", real)
-    scorer._drain_own_pending()
+    drain(scorer_with(redis, decisions, STUCK_AT_PAYMENT))  # the scorer started again, under the same name
 
     assert [decision["anonymous_id"] for decision in decisions] == ["anon-a"]
     assert live(redis, "anon-a")["contact"] == "contact" and live(redis, "anon-z")["events"] == 1

@@ -222,9 +222,10 @@ def _deliver(redis, messages: list[dict]) -> list:
 
 
 def _scorer(redis) -> Scorer:
-    scorer = Scorer(redis, SHARDS, on_decision=lambda decision: None, name=f"prop-{uuid.uuid4().hex[:8]}")
+    scorer = Scorer(redis, SHARDS, on_decision=lambda decision: None, name="prop-scorer")
     scorer.clock = lambda: T0 + 3_600_000  # scores are taken "now": the same now for every run compared
     scorer.replay_days = 0  # recording for replay has tests of its own (tests/test_recording.py)
+    scorer.ownership.refresh(force=True)  # its batches are stored only in shards it owns (scorer.ownership)
     return scorer
 
 

@@ -138,6 +138,7 @@ def test_the_replay_learns_what_the_live_scorer_learns(redis, shoppers):
     scorer = Scorer(redis, 1, on_decision=None)  # no rules in force: nothing is decided
     scorer.pages = pages.Stats(None)
     scorer.ensure_groups()
+    scorer.ownership.refresh(force=True)  # its batches are stored only in shards it owns (scorer.ownership)
     key = stream.all_keys(1)[0]
     moments = heapq.merge(*([(at, s.anonymous_id, m) for at, m in simulated.timeline(s)] for s in visits),
                           key=lambda moment: moment[0])
