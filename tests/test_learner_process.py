@@ -11,7 +11,7 @@ import time
 
 from scorer import checkpoint, keys
 from tests.service import ROOT
-from tests.test_scorer_process import SHARDS, SITE, applied, start, wait_for
+from tests.test_scorer_process import SHARDS, SITE, start, wait_for
 from tracker import stream
 
 TOKEN = "process-test-token"  # the scorer's, in tests.test_scorer_process.start
