@@ -179,6 +179,10 @@ class Scorer:
         if self.clock() >= self.deadlines_next:
             self.run_deadlines()
         self.pages.flush()
+        if 0 < applied < defaults.LINGER_BELOW:
+            # Under live load a read brings a few entries and pays its round trips for them (bench/README.md):
+            # LINGER lets the next read gather more, at LINGER more wait at most for the events behind it.
+            time.sleep(defaults.LINGER)
         return applied
 
     def _own(self) -> int:

@@ -29,3 +29,5 @@ REPLAY_RESULT_TTL = 7 * 24 * 3600  # seconds a background replay's result is kep
 EXAMPLES_KEPT = 20_000  # settled sessions the examples stream holds for the learner, about: up to 1.5 KB each (the
 # oldest go first while no learner takes them)
 MODEL_POLL = 1.0  # seconds between a scorer's looks for a newer model checkpoint
+LINGER = 0.01  # seconds a scorer waits after a read of fewer than LINGER_BELOW entries, for more to gather
+LINGER_BELOW = 50  # entries (applied) of a read below which it waits
