@@ -22,10 +22,10 @@ from tracker import wire
 # snapshots keys; per recording its list and index (scorer.recording); the stream keys acknowledged; last, the
 # owner keys of the shards the batch touches (scorer.ownership).
 # ARGV: sessions, ttl (s), snapshots kept, group, recordings, messages recorded per session at most, settled
-# sessions, examples kept, the scorer's name, owner keys; per settled session: label ('1' abandoned, '0' purchased, '' nothing to learn),
-# snapshot count, snapshots not yet held...; per session: member, state JSON, due ms ('' for none), snapshot
-# count, snapshots...; per recording: index member, last ms, ttl (s), index cutoff ms, item count, items...;
-# per stream: id count, ids...
+# sessions, examples kept, the scorer's name, how many owner keys; per settled session: label ('1' abandoned,
+# '0' purchased, '' nothing to learn), snapshot count, snapshots not yet held...; per session: member, state
+# JSON, due ms ('' for none), snapshot count, snapshots...; per recording: index member, last ms, ttl (s),
+# index cutoff ms, item count, items...; per stream: id count, ids...
 # A settled session's held snapshots are popped before any session is written: a session renewed in the same
 # batch holds its new snapshots under the same key.
 _SCRIPT = """
