@@ -108,3 +108,16 @@ def test_an_entry_of_unknown_snapshots_teaches_nothing_and_is_not_left_pending(r
     trainer = new_learner(redis)
     assert trainer.step(block=10) == 0
     assert checkpoint.history(redis) == [] and redis.xlen(keys.EXAMPLES) == 0
+
+
+def test_a_checkpoint_every_so_many_snapshots_learned_before_publish_after(redis, monkeypatch):
+    """Under a steady flow of outcomes the scorers get the model every checkpoint.EVERY snapshots, not only once
+    PUBLISH_AFTER has passed."""
+    monkeypatch.setattr(learner, "PUBLISH_AFTER", 3600.0)
+    scorer = scorer_with(redis, [], STUCK_AT_PAYMENT)
+    learner.ensure_group(redis)
+    trainer = learner.Learner(redis, checkpoint.Checkpointer(redis, MODEL_KEY, every=6), name="learner-1")
+    abandoned_carts(redis, scorer, 2)
+    assert trainer.step(block=10) == 4 and checkpoint.history(redis) == []
+    abandoned_carts(redis, scorer, 1, first=2)
+    assert trainer.step(block=10) == 2 and checkpoint.history(redis)[0]["learned"] == 6
