@@ -292,7 +292,7 @@ class Scorer:
             log.warning("scorer %s: %s passed to another scorer before this batch was stored; left to it",
                         self.name, error)
             self.pending.clear()
-            self.ownership.renewed = float("-inf")  # renew at the next step
+            self.ownership.expire()
 
     def _join(self, by_session: dict) -> list:
         """Messages that name only a userId (a shop's server reporting the order, say) join the

@@ -23,10 +23,12 @@ LEASE_MS = 5_000  # a shard whose owner has not renewed for this long passes to 
 RENEW_EVERY = 1.0  # seconds between two renewals
 
 # Renew what is ours within our share, give back the rest, take free shards up to the share.
-# KEYS: the scorers' sorted set, then each shard's owner key, in shard order. ARGV: name, now (ms), lease (ms).
-# Returns the shard numbers owned.
+# KEYS: the scorers' sorted set, then each shard's owner key, in shard order. ARGV: name, lease (ms).
+# Returns the shard numbers owned. The time is Redis's: scorers on machines whose clocks differ agree on it.
 _REFRESH = """
-local name, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local name, lease = ARGV[1], tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, name)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - lease)
 local share = math.ceil((#KEYS - 1) / redis.call('ZCARD', KEYS[1]))
@@ -77,9 +79,13 @@ class Ownership:
         if not force and time.monotonic() - self.renewed < RENEW_EVERY:
             return []
         self.renewed = time.monotonic()
-        owned = self.refresh_script(keys=self.keys, args=[self.name, int(time.time() * 1000), LEASE_MS])
+        owned = self.refresh_script(keys=self.keys, args=[self.name, LEASE_MS])
         before, self.owned = set(self.owned), sorted(int(shard) for shard in owned)
         return [shard for shard in self.owned if shard not in before]
+
+    def expire(self) -> None:
+        """Renew at the next refresh, whenever the last was (a write found a shard no longer ours)."""
+        self.renewed = float("-inf")
 
     def release(self) -> None:
         """Give every shard back at once (a scorer stopping): the next scorer need not wait for the leases."""
