@@ -124,7 +124,7 @@ def latest(redis) -> int:
 
 
 class Checkpointer:
-    """What the learner uses (restore on start, maybe_save after learning, save on shutdown) and the scorers
+    """What the learner uses (restore on start, save when due after learning and on shutdown) and the scorers
     (newer: the learner's latest model)."""
 
     def __init__(self, redis, key: bytes, every: int = EVERY):
@@ -155,11 +155,9 @@ class Checkpointer:
         found = load(self.redis, self.key)
         return found if found is not None and found[1]["version"] > than else None
 
-    def maybe_save(self, model) -> int | None:
-        """Save when ``every`` examples or more were learned since the last save; the version saved, if any."""
-        if model.learned - self.saved_learned < self.every:
-            return None
-        return self.save(model)
+    def due(self, model) -> bool:
+        """``every`` examples or more were learned since the last save."""
+        return model.learned - self.saved_learned >= self.every
 
     def save(self, model) -> int | None:
         """Save now, unless nothing was learned since the last save (so restarts do not push out history)."""

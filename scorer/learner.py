@@ -115,8 +115,7 @@ class Learner:
                 learned += self._learn(found)
                 after = found[-1][0]
         learned += self._learn(self._read(b">", block))
-        if self.unpublished and (self.model.learned - self.checkpointer.saved_learned >= self.checkpointer.every
-                                 or time.monotonic() - self.since >= PUBLISH_AFTER):
+        if self.unpublished and (self.checkpointer.due(self.model) or time.monotonic() - self.since >= PUBLISH_AFTER):
             self.publish()
         return learned
 

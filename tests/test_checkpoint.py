@@ -168,20 +168,20 @@ def test_signing_key_is_per_purpose_and_needs_a_secret():
 
 
 def test_checkpointer_saves_every_n_and_on_shutdown(redis):
-    """maybe_save saves only once `every` examples were learned since the last save; save() on
-    shutdown saves what is new, and nothing when nothing is; a restart restores the last save."""
+    """A save is due once `every` examples were learned since the last save; save() saves what is new, and
+    nothing when nothing is; a restart restores the last save."""
     saver = checkpoint.Checkpointer(redis, KEY, every=10)
     model = saver.restore(AbandonModel)
     assert model.learned == 0 and saver.save(model) is None
 
     learn_more(model, 9)
-    assert saver.maybe_save(model) is None
+    assert not saver.due(model)
     learn_more(model, 1)
-    assert saver.maybe_save(model) == 1
+    assert saver.due(model) and saver.save(model) == 1
     learn_more(model, 9)
-    assert saver.maybe_save(model) is None
+    assert not saver.due(model)
     learn_more(model, 3)
-    assert saver.maybe_save(model) == 2
+    assert saver.due(model) and saver.save(model) == 2
     learn_more(model, 4)
     assert saver.save(model) == 3
     assert saver.save(model) is None
@@ -192,4 +192,4 @@ def test_checkpointer_saves_every_n_and_on_shutdown(redis):
     assert again.learned == 26
     assert restarted.save(again) is None  # nothing new: no copy pushes older versions out
     learn_more(again, 9)
-    assert restarted.maybe_save(again) is None
+    assert not restarted.due(again)
