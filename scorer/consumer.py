@@ -168,14 +168,14 @@ class Scorer:
             self.pages.flush(force=True)
             self.ownership.release()  # another scorer takes the shards at its next renewal, not after the lease
 
-    def step(self, block: int = defaults.READ_BLOCK) -> int:
+    def step(self, block: int | None = defaults.READ_BLOCK) -> int:
         """The shards renewed (and any newly taken drained), one read of new entries plus the deadlines that are
         due; how many entries were applied."""
         self.refresh_rules()
         self.refresh_model()
         applied = self._own()
         self._reclaim()
-        applied += self.process(self._read(b">", block))
+        applied += self.process(self._read(block))
         if self.clock() >= self.deadlines_next:
             self.run_deadlines()
         self.pages.flush()
@@ -201,16 +201,17 @@ class Scorer:
                     break
         return applied
 
-    def _read(self, since: bytes, block: int | None = None) -> list:
-        """``[(stream key, (entry id, fields))]`` of one XREADGROUP over this scorer's shards: new entries
-        (``>``), or this consumer's pending ones (``0``); fields None for an entry trimmed away while pending."""
+    def _read(self, block: int | None) -> list:
+        """``[(stream key, (entry id, fields))]`` of one XREADGROUP of new entries over this scorer's shards,
+        waiting ``block`` ms at most (None: not at all). (Entries left pending are taken with XAUTOCLAIM: _own,
+        _reclaim.)"""
         if not self.reading:  # every shard has another owner: wait as long as a read would
             time.sleep((block or 0) / 1000)
             return []
         parts = [b"XREADGROUP", b"GROUP", keys.GROUP, self.name, b"COUNT", self.read_count]
         if block is not None:
             parts += [b"BLOCK", block]
-        found = self.line.call(*parts, b"STREAMS", *self.reading, *[since] * len(self.reading))
+        found = self.line.call(*parts, b"STREAMS", *self.reading, *[b">"] * len(self.reading))
         if not found:  # nothing within the block
             self.read_count = defaults.READ_COUNT
             return []
