@@ -428,6 +428,8 @@ class Scorer:
     def _decided(self, state: dict, decision: dict, snap: dict, now: int, verdict: str) -> None:
         if verdict in (policy.CONTACT, policy.HOLDOUT) and state["contact"] != policy.CONTACT:
             state["contact"] = verdict  # a contacted session is not learned from (scorer.learning)
+            if verdict == policy.CONTACT:
+                self.pending.pop(state["session"], None)  # nor are the snapshots it took in this batch
             state["channel"] = decision["channel"]  # its outcome teaches that channel's save rate
         if verdict in (policy.CONTACT, policy.HOLDOUT) and not state.get("rule"):
             state["rule"] = decision["rule"][:session.RULE_ID]  # its end is counted for this rule (reports.uplift)

@@ -35,8 +35,8 @@ JSON_FORMAT = 1  # before: the JSON list [1, *values rounded to 4 decimals], sti
 
 
 def decision_point(state: dict, message: dict, step_before: str | None) -> bool:
-    if state["outcome"] is not None:
-        return False
+    if state["outcome"] is not None or state["contact"] == policy.CONTACT:
+        return False  # a contacted session is never learned from (see label): its snapshots would be dropped
     return (state["step"] != step_before or message.get("event") in session.FRICTION
             or state["events"] % EVERY_EVENTS == 0 or state["events"] == 1)  # 1: the landing page
 

@@ -96,3 +96,12 @@ def test_decision_points_are_step_entries_friction_and_every_tenth_event():
     assert learning.decision_point(state, {"event": "Payment Info Entered"}, "payment")
     state["outcome"] = "purchase"
     assert not learning.decision_point(state, {"event": "Payment Failed"}, "payment")
+
+
+def test_a_contacted_session_takes_no_snapshot_its_held_out_twin_does():
+    state = session.new("anon-1", "site-1", T0)
+    state["events"], state["step"] = 3, "payment"
+    state["contact"] = "holdout"
+    assert learning.decision_point(state, {"event": "Payment Failed"}, "payment")
+    state["contact"] = "contact"  # never learned from (label): a snapshot would only be dropped at its end
+    assert not learning.decision_point(state, {"event": "Payment Failed"}, "payment")
