@@ -16,6 +16,7 @@ import re
 import time
 import zlib
 from collections import defaultdict
+from functools import lru_cache
 
 from scorer import keys
 
@@ -41,13 +42,24 @@ MAX_PATH = 200  # characters of a path considered
 def kind(path: str, category=None) -> str:
     if isinstance(category, str) and category.strip().lower() in _KIND_OF_CATEGORY:
         return _KIND_OF_CATEGORY[category.strip().lower()]
-    path = (path or "/").lower()
+    return _kind_of_path(path or "/")
+
+
+# A shop's pages are few next to its page views: a path's kind and id are worked out once (of the latest
+# PATHS_CACHED), not for every page view; a path is at most MAX_PATH characters, so the caches stay small.
+PATHS_CACHED = 4096
+
+
+@lru_cache(maxsize=PATHS_CACHED)
+def _kind_of_path(path: str) -> str:
+    path = path.lower()
     for name, pattern in _PATTERNS:
         if pattern.search(path):
             return name
     return "product"  # listings, categories, products, search: what a shop mostly is
 
 
+@lru_cache(maxsize=PATHS_CACHED)
 def page_id(path: str) -> str:
     """A short id for a path (query and fragment dropped): sessions keep these, not the paths."""
     path = (path or "/").split("?", 1)[0].split("#", 1)[0][:MAX_PATH].rstrip("/") or "/"
