@@ -4,6 +4,7 @@ Scaled session features into a logistic regression. Until it has learned from MI
 examples it gives no score at all, rather than a 0.5 an agent might believe.
 """
 
+import math
 from math import log1p
 
 from river import compose, linear_model, optim, preprocessing
@@ -135,20 +136,27 @@ class AbandonModel:
         if self.learned < MIN_LEARNED:
             return None
         compiled = self.__dict__.get("_compiled") or self._compile()
-        means, scales, weights, intercept, sigmoid = compiled
-        z = intercept
-        for value, mean, scale, weight in zip(x, means, scales, weights):
-            scaled = (value - mean) * scale
-            z += weight * (LIMIT if scaled > LIMIT else -LIMIT if scaled < -LIMIT else scaled)
+        at_zero, parts, sigmoid = compiled
+        # Most features of a session are 0 (the one-hots, the signals it has not had): their terms are in at_zero.
+        z = at_zero
+        for value, (low, high, mean, scale, weight, zero_term) in zip(x, parts):
+            if value:
+                z += weight * ((high if value > high else low if value < low else value) - mean) * scale - zero_term
         return sigmoid(z)
 
     def _compile(self) -> tuple:
+        """Per feature: the values between which its scaled value is not clipped, its mean, scale and weight, and
+        its term at 0; and the sum of the intercept and of every feature's term at 0."""
         scaler, _, regression = self.pipeline.steps.values()
-        means = [scaler.means.get(name, 0.0) for name in NAMES]
-        scales = [1 / scaler.vars[name] ** 0.5 if scaler.vars.get(name) else 0.0 for name in NAMES]
-        learned = regression.weights
-        weights = [learned.get(name, 0.0) for name in NAMES]
-        self._compiled = (means, scales, weights, regression.intercept, regression.loss.mean_func)
+        learned, parts, at_zero = regression.weights, [], regression.intercept
+        for name in NAMES:
+            mean, variance, weight = scaler.means.get(name, 0.0), scaler.vars.get(name, 0.0), learned.get(name, 0.0)
+            scale = 1 / variance ** 0.5 if variance else 0.0
+            low, high = (mean - LIMIT / scale, mean + LIMIT / scale) if scale else (-math.inf, math.inf)
+            zero_term = weight * ((high if 0 > high else low if 0 < low else 0.0) - mean) * scale
+            parts.append((low, high, mean, scale, weight, zero_term))
+            at_zero += zero_term
+        self._compiled = (at_zero, parts, regression.loss.mean_func)
         return self._compiled
 
     def learn(self, snap: dict, abandoned: bool) -> None:

@@ -60,6 +60,11 @@ def test_a_score_is_the_probability_of_rivers_own_pipeline():
             river = learner.pipeline.predict_proba_one(model.features(snap))[True]
             assert abs(learner.probability(model.values(snap)) - river) < 1e-12
         learner.learn(snap, rng.random() < 0.5)
+    # Zeros, values far past the clip on either side, and in between: as River has them.
+    for _ in range(200):
+        x = [rng.choice((0.0, 0.0, rng.uniform(-1, 1) * 10 ** rng.randint(0, 4))) for _ in model.NAMES]
+        river = learner.pipeline.predict_proba_one(dict(zip(model.NAMES, x)))[True]
+        assert abs(learner.probability(x) - river) < 1e-12
 
 
 def test_the_model_reads_only_the_measures_of_a_snapshot():
