@@ -1,5 +1,10 @@
 """One shopper's live session (scorer/session.py), updated one event at a time."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
 from scorer import defaults, session
 
 T0 = 1_800_000_000_000  # ms
@@ -227,6 +232,18 @@ def test_device_and_local_hour_come_from_the_context():
         "timezone": "Asia/Tokyo"}}, T0)
     snap = session.snapshot(state, T0)  # T0 is 2027-01-15 08:00 UTC
     assert snap["device"] == "mobile" and snap["local_hour"] == 17
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe",
+                                  "Pacific/Chatham", "Australia/Eucla", "America/Santiago"])
+def test_the_local_hour_is_the_zones_own_every_minute_of_a_year_through_its_clock_changes(zone):
+    """The hour is worked out once per quarter hour of UTC (session.local_hour): right through offsets of half
+    and three quarters of an hour and daylight saving changes of 30 minutes (Lord Howe)."""
+    state = fresh()
+    state["tz"] = zone
+    for minute in range(0, 366 * 24 * 60, 13):  # 13: every minute of a quarter hour comes up
+        now = T0 + minute * 60_000
+        assert session.local_hour(state, now) == datetime.fromtimestamp(now / 1000, ZoneInfo(zone)).hour, minute
 
 
 def test_form_errors_are_counted_per_field_and_heartbeats_are_not_events_to_show():
