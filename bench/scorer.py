@@ -211,7 +211,7 @@ def run_paced(url: str, events: list[dict], rate: float, seconds: float) -> dict
 def run_river(events: list[dict]) -> dict:
     """River's default pipeline, alone, on one feature dict per event."""
     rng = random.Random(2)
-    xs = [model.features(session.snapshot(session.new("x", "s", 0), rng.randint(0, 600_000))) for _ in range(200)]
+    xs = [model.features(session.new("x", "s", 0), rng.randint(0, 600_000)) for _ in range(200)]
     pipeline = preprocessing.StandardScaler() | linear_model.LogisticRegression()
     for x in xs:
         pipeline.learn_one(x, rng.random() < 0.5)

@@ -22,7 +22,7 @@ from rules import outcomes, policy, store
 from rules.conditions import segments
 from rules.decision import decide
 from rules.document import RuleSet, RulesError, compile_text
-from scorer import defaults, funnel, keys, learning, pages, recording, session
+from scorer import defaults, funnel, keys, learning, model, pages, recording, session
 from scorer.due import next_due
 from scorer.ownership import Ownership
 from scorer.writer import Batch, NotOwner, Writer
@@ -399,8 +399,8 @@ class Scorer:
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> bool:
         """Score the session and ask the rules; True when they decided, and the decision waits for _admit."""
-        snap = session.snapshot(state, now, self.pages)
-        state["score"] = snap["score"] = self.model.score(snap)
+        snap = session.snapshot(state, now)
+        state["score"] = snap["score"] = self.model.score_values(model.values(state, now, self.pages))
         if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
             return False
         def allow(channel, skill):

@@ -93,7 +93,7 @@ def observe(state: dict, message: dict, at: int, stats) -> tuple[bool, bytes | N
         stats.purchased(state["site"], state["pages"], revenue(message, state))
         return True, None
     if decision_point(state, message, step_before):
-        return False, encode(model.values(session.measures(state, at, stats)))
+        return False, encode(model.values(state, at, stats))
     return False, None
 
 

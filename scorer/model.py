@@ -9,6 +9,8 @@ from math import log1p
 
 from river import compose, linear_model, optim, preprocessing
 
+from scorer import pages, session
+
 MIN_LEARNED = 30  # examples learned before a score is shown
 STEPS = ("browse", "cart", "checkout", "shipping", "payment")
 DEVICES = ("mobile", "tablet", "desktop")
@@ -27,47 +29,54 @@ def _log(value: float) -> float:
 _CHECKOUT = ("checkout", "shipping", "payment")
 
 
-def values(snap: dict) -> list[float]:
-    """The features of a snapshot, in NAMES order: what the model scores and a stored snapshot keeps.
-    A list built in one pass, not a dict: it is made for every event scored (bench/scorer.py)."""
-    signals, counts, kinds = snap["signals"], snap.get("counts", {}), snap.get("kinds", {})
-    fields = snap.get("fields", {})
-    still = _log(snap.get("still_seconds", 0.0))
-    friction = min(snap.get("step_friction", 0), 10)
-    idle = _log(snap.get("idle_seconds", 0.0))
+def values(state: dict, now: int, stats=None) -> list[float]:
+    """The features of a live session (scorer.session) at ``now`` (ms), in NAMES order: what the model scores and
+    a held snapshot keeps. Read from the state in one pass, into a list: they are worked out for most events
+    (bench/scorer.py). ``stats``: a scorer.pages.Stats for the bounce, exit and page-value features (0 without)."""
+    started, step_at, last_seen, page = state["started_at"], state["step_at"], state["last_seen"], state["page"]
+    counts, signals, fields, cart = state["n"], state["signals"], state["fields"], state["cart"]
+    still = _log((now - state.get("acted_at", last_seen)) / 1000)
+    # The struggle on this step: recent entries are (event, tenths of a second since the start).
+    since = step_at - started
+    friction = min(sum(1 for event, tenths in state["recent"] if tenths * 100 >= since and event in session.STRUGGLE), 10)
+    idle = _log(counts.get("idle", 0))
+    bounce, exit_, page_value = stats.rates(state["site"], state["pages"]) if stats else (0.0, 0.0, 0.0)
     x = [
-        _log(snap["cart_value"]),  # log_cart_value
-        min(snap["cart_items"], 20),
-        _log(snap["step_seconds"]),
-        _log(snap["session_seconds"]),
-        _log(snap.get("quiet_seconds", 0.0)),
+        _log(cart["value"]),  # log_cart_value
+        min(cart["count"], 20),
+        _log((now - step_at) / 1000),  # log_step_seconds
+        _log((now - started) / 1000),  # log_session_seconds
+        _log((now - last_seen) / 1000),  # log_quiet_seconds
         idle,  # log_idle_seconds
         # Struggling and then stopping, on this step: what tells a stuck shopper from one who just leaves.
         still,  # log_still_seconds
         friction,  # step_friction
         still * friction,  # still_after_friction
-        _log(snap["events"]),
+        _log(state["events"]),
         _log(counts.get("pages", 0)),
         _log(counts.get("products", 0)),
         min(counts.get("adds", 0), 20),
         min(counts.get("removes", 0), 20),
         len(fields),  # fields_with_errors
         min(max(fields.values(), default=0), 10),  # most_errors_on_a_field
-        1.0 if snap.get("returning") else 0.0,
+        1.0 if session.returning(state) else 0.0,
         # The Online Shoppers dataset's features, live (scorer.pages).
-        snap.get("bounce_rate", 0.0),
-        snap.get("exit_rate", 0.0),
-        _log(snap.get("page_value", 0.0)),
+        bounce,
+        exit_,
+        _log(page_value),
     ]
     x += [min(signals.get(event, 0), 10) for event in _SIGNALS.values()] if signals else _NO_SIGNALS
-    for kind in ("admin", "info", "product"):
-        seen = kinds.get(kind)
-        x += (_log(seen["pages"]), _log(seen["seconds"])) if seen else (0.0, 0.0)
-    step = snap["step"] or "browse"  # the landing page, before any product
+    kinds = state["kinds"]
+    for kind in pages.KINDS:  # admin, info, product
+        seen, ms = kinds.get(kind, (0, 0))
+        if page and page[1] == kind:  # the page being read counts for its kind until the next one
+            ms += max(0, now - page[2])
+        x += (_log(seen), _log(ms / 1000))
+    step = state["step"] or "browse"  # the landing page, before any product
     x += _ONE_STEP.get(step, _NO_STEP)
     x.append(idle if step in _CHECKOUT else 0.0)  # idle_in_checkout
-    x += _ONE_DEVICE.get(snap.get("device"), _NO_DEVICE)
-    x += _ONE_HOUR.get(snap.get("local_hour"), _NO_HOUR)
+    x += _ONE_DEVICE.get(state["device"], _NO_DEVICE)
+    x += _ONE_HOUR.get(session.local_hour(state, now), _NO_HOUR)
     return x
 
 
@@ -89,15 +98,15 @@ NAMES = (
     "log_idle_seconds", "log_still_seconds", "step_friction", "still_after_friction", "log_events", "log_pages",
     "log_products", "adds", "removes", "fields_with_errors", "most_errors_on_a_field", "returning", "bounce_rate",
     "exit_rate", "log_page_value", *_SIGNALS,
-    *(f"log_{kind}_{what}" for kind in ("admin", "info", "product") for what in ("pages", "seconds")),
+    *(f"log_{kind}_{what}" for kind in pages.KINDS for what in ("pages", "seconds")),
     *(f"step_{name}" for name in STEPS), "idle_in_checkout", *(f"device_{name}" for name in DEVICES),
     *(f"local_{name}" for _, _, name in DAYPARTS),
 )
 
 
-def features(snap: dict) -> dict:
+def features(state: dict, now: int, stats=None) -> dict:
     """values() by name."""
-    return dict(zip(NAMES, values(snap)))
+    return dict(zip(NAMES, values(state, now, stats)))
 
 
 LIMIT = 5.0  # scaled values are held to +-LIMIT (clip)
@@ -122,9 +131,6 @@ class AbandonModel:
 
     def __getstate__(self) -> dict:
         return dict(self.__dict__, _compiled=None)  # a checkpoint keeps River's state, not a copy of it
-
-    def score(self, snap: dict) -> float | None:
-        return self.score_values(values(snap))
 
     def score_values(self, x: list[float]) -> float | None:
         """The probability as shown and stored: 4 decimals."""
@@ -158,9 +164,6 @@ class AbandonModel:
             at_zero += zero_term
         self._compiled = (at_zero, parts, regression.loss.mean_func)
         return self._compiled
-
-    def learn(self, snap: dict, abandoned: bool) -> None:
-        self.learn_values(values(snap), abandoned)
 
     def learn_values(self, x: list[float], abandoned: bool) -> None:
         self.pipeline.learn_one(dict(zip(NAMES, x)), abandoned)

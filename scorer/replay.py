@@ -27,7 +27,7 @@ import redis as redis_lib
 from rules import outcomes, policy
 from rules.decision import decide
 from rules.hours import zone
-from scorer import defaults, keys, pages, recording, session
+from scorer import defaults, keys, recording, session
 from scorer.due import next_due
 
 CHUNK = 250  # sessions a worker replays per task
@@ -73,7 +73,6 @@ class Replayer:
         self.ruleset = ruleset
         self.until = until
         self.rates = rates
-        self.stats = pages.Stats(redis)  # read only: the page statistics the live rules see
 
     def chunk(self, members: list[tuple[str, int]]) -> dict:
         pipe = self.redis.pipeline(transaction=False)
@@ -130,7 +129,7 @@ class Replayer:
                   fired: list) -> None:
         if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
             return
-        snap = session.snapshot(state, now, self.stats)
+        snap = session.snapshot(state, now)
 
         def allow(channel, skill):
             return policy.blocked(self.ruleset, channel, skill, snap, None)

@@ -308,12 +308,21 @@ def local_hour(state: dict, now: int) -> int | None:
     return _hour(state["tz"], now // QUARTER_MS) if state["tz"] else None
 
 
-def snapshot(state: dict, now: int, page_stats=None) -> dict:
-    """What rules and the model see: plain data, times relative to ``now``. ``page_stats``: a
-    scorer.pages.Stats for the bounce, exit and page-value features (zeros without it)."""
-    snap = measures(state, now, page_stats)
+def snapshot(state: dict, now: int) -> dict:
+    """What rules see (rules.conditions, rules.policy, rules.decision): plain data, times relative to ``now``.
+    The model reads the state itself (scorer.model.values)."""
     started = state["started_at"]
-    snap.update({
+    return {
+        "step": state["step"],
+        "step_seconds": (now - state["step_at"]) / 1000,
+        "session_seconds": (now - started) / 1000,
+        "cart_value": state["cart"]["value"],
+        "cart_items": state["cart"]["count"],
+        "signals": dict(state["signals"]),
+        "fields": dict(state["fields"]),
+        "device": state["device"],
+        "returning": returning(state),
+        "still_seconds": (now - state.get("acted_at", state["last_seen"])) / 1000,
         "anonymous_id": state["anonymous_id"] or state["session"],
         "user_id": state["user_id"],
         "site": state["site"],
@@ -323,43 +332,12 @@ def snapshot(state: dict, now: int, page_stats=None) -> dict:
         "score": state["score"],
         "traits": dict(state["traits"]),
         "now": now,
-    })
-    return snap
-
-
-def measures(state: dict, now: int, page_stats=None) -> dict:
-    """The part of `snapshot` the model reads (scorer.model.values): what a decision point's learning
-    snapshot needs, without the lists and texts only rules read. Made for most events (bench/scorer.py)."""
-    started, step_at, page, n = state["started_at"], state["step_at"], state["page"], state["n"]
-    kinds = {}
-    for kind, (pages_seen, ms) in state["kinds"].items():
-        if page and page[1] == kind:  # the page being read counts for its kind until the next one
-            ms += max(0, now - page[2])
-        kinds[kind] = {"pages": pages_seen, "seconds": ms / 1000}
-    bounce, exit_, value = page_stats.rates(state["site"], state["pages"]) if page_stats else (0.0, 0.0, 0.0)
-    since = step_at - started  # the struggle on this step: recent entries are tenths of a second since start
-    return {
-        "step": state["step"],
-        "step_seconds": (now - step_at) / 1000,
-        "session_seconds": (now - started) / 1000,
-        "cart_value": state["cart"]["value"],
-        "cart_items": state["cart"]["count"],
-        "signals": dict(state["signals"]),
-        "fields": dict(state["fields"]),
-        "counts": dict(n),
-        "kinds": kinds,
-        "bounce_rate": bounce,
-        "exit_rate": exit_,
-        "page_value": value,
-        "device": state["device"],
-        "local_hour": local_hour(state, now),
-        "returning": state["visits"] > 1 or bool(state["user_id"]),
-        "idle_seconds": n.get("idle", 0),
-        "quiet_seconds": (now - state["last_seen"]) / 1000,
-        "still_seconds": (now - state.get("acted_at", state["last_seen"])) / 1000,
-        "step_friction": sum(1 for event, tenths in state["recent"] if tenths * 100 >= since and event in STRUGGLE),
-        "events": state["events"],
     }
+
+
+def returning(state: dict) -> bool:
+    """A visitor seen before, or a signed-in one."""
+    return state["visits"] > 1 or bool(state["user_id"])
 
 
 def timeline(state: dict) -> list[dict]:

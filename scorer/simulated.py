@@ -85,7 +85,7 @@ class Replay:
         return scores
 
     def probability(self, state: dict, at: int) -> float:
-        p = self.model.probability(model.values(session.measures(state, at, self.stats)))
+        p = self.model.probability(model.values(state, at, self.stats))
         return 0.0 if p is None else p
 
     # The steps of the live scorer (Scorer._apply, _learn, _close), without Redis and rules.

@@ -8,22 +8,17 @@ import random
 import pytest
 
 from scorer import checkpoint, keys
-from scorer.model import STEPS, AbandonModel
+from scorer.model import NAMES, AbandonModel
 
 KEY = checkpoint.signing_key("test-secret")
 
 
-def snap(rng: random.Random) -> dict:
-    """A synthetic snapshot with the fields scorer.model.features() reads."""
-    return {
-        "step": rng.choice(STEPS),
-        "step_seconds": rng.uniform(0, 600),
-        "session_seconds": rng.uniform(0, 3600),
-        "cart_value": rng.uniform(0, 500),
-        "cart_items": rng.randint(0, 8),
-        "events": rng.randint(1, 80),
-        "signals": {"Payment Failed": rng.randint(0, 3), "Rage Click": rng.randint(0, 2)},
-    }
+PAYMENT_FAILED = NAMES.index("payment_failed")
+
+
+def snap(rng: random.Random) -> list[float]:
+    """Synthetic features (scorer.model.values), some of them 0 as most of a session's are."""
+    return [rng.choice((0.0, rng.uniform(0, 3))) for _ in NAMES]
 
 
 def trained(examples: int = 40, seed: int = 1) -> AbandonModel:
@@ -31,14 +26,14 @@ def trained(examples: int = 40, seed: int = 1) -> AbandonModel:
     model = AbandonModel()
     for _ in range(examples):
         example = snap(rng)
-        model.learn(example, example["signals"]["Payment Failed"] > 0)
+        model.learn_values(example, example[PAYMENT_FAILED] > 0)
     return model
 
 
 def learn_more(model: AbandonModel, examples: int) -> None:
     rng = random.Random(model.learned)
     for _ in range(examples):
-        model.learn(snap(rng), rng.random() < 0.5)
+        model.learn_values(snap(rng), rng.random() < 0.5)
 
 
 class Evil:
@@ -58,8 +53,8 @@ def test_save_then_load_scores_the_same(redis):
     loaded, info = checkpoint.load(redis, KEY)
     rng = random.Random(99)
     probes = [snap(rng) for _ in range(10)]
-    assert model.score(probes[0]) is not None
-    assert [loaded.score(p) for p in probes] == [model.score(p) for p in probes]
+    assert model.score_values(probes[0]) is not None
+    assert [loaded.score_values(p) for p in probes] == [model.score_values(p) for p in probes]
     assert loaded.learned == 40
     assert info["version"] == 1 and info["learned"] == 40 and info["format"] == checkpoint.FORMAT
     assert "signature" not in info

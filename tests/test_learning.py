@@ -30,7 +30,7 @@ def test_only_sessions_whose_outcome_is_their_own_are_labelled(outcome, contact,
 
 def adds(n: int) -> bytes:
     """A held snapshot whose `adds` feature is ``n``."""
-    x = model.features(session.snapshot(session.new("anon-1", "site-1", T0), T0))
+    x = model.features(session.new("anon-1", "site-1", T0), T0)
     return learning.encode(list(dict(x, adds=n).values()))
 
 

@@ -1,11 +1,12 @@
 """One shopper's live session (scorer/session.py), updated one event at a time."""
 
 from datetime import datetime
+from math import log1p
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from scorer import defaults, session
+from scorer import defaults, model, session
 
 T0 = 1_800_000_000_000  # ms
 
@@ -218,9 +219,9 @@ def test_pages_are_counted_by_kind_with_the_time_spent_on_them():
     page(state, "/faq", T0 + 20_000)
     page(state, "/cart", T0 + 25_000)
     page(state, "/whatever", T0 + 26_000, category="Informational")  # the site's own category wins
-    kinds = session.snapshot(state, T0 + 30_000)["kinds"]
-    assert kinds == {"product": {"pages": 1, "seconds": 20.0}, "info": {"pages": 2, "seconds": 9.0},
-                     "admin": {"pages": 1, "seconds": 1.0}}
+    assert state["kinds"] == {"product": [1, 20_000], "info": [2, 5000], "admin": [1, 1000]}  # pages, ms
+    x = model.features(state, T0 + 30_000)  # the page being read counts for its kind until the next one
+    assert (x["log_info_pages"], x["log_info_seconds"], x["log_product_seconds"]) == (log1p(2), log1p(9), log1p(20))
     assert len(state["pages"]) == 4
 
 
@@ -230,8 +231,7 @@ def test_device_and_local_hour_come_from_the_context():
     session.apply(state, {"type": "track", "event": "Product Viewed", "properties": {}, "context": {
         "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
         "timezone": "Asia/Tokyo"}}, T0)
-    snap = session.snapshot(state, T0)  # T0 is 2027-01-15 08:00 UTC
-    assert snap["device"] == "mobile" and snap["local_hour"] == 17
+    assert state["device"] == "mobile" and session.local_hour(state, T0) == 17  # T0 is 2027-01-15 08:00 UTC
 
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe",
