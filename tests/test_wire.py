@@ -79,3 +79,10 @@ def test_a_line_answers_plain_commands_with_the_parsers_reply_and_recovers_like_
     with pytest.raises(redis_lib.ResponseError, match="wrong number of arguments"):
         line.call(b"GET")
     assert line.call(b"GET", "hr:test:k") == b"43"  # still in step after an error
+
+
+def test_a_command_is_packed_as_redis_py_packs_it():
+    """Bytes, text (UTF-8), integers and floats as redis-py sends them; a bool as the integer it is."""
+    parts = (b"EVALSHA", "ключ", b"\x00\xff", 0, -42, 2**70, 0.1, 1e20, "x" * 1000)
+    assert wire.pack(*parts) == b"".join(redis_lib.connection.Connection().pack_command(*parts))
+    assert wire.pack(b"SET", "k", True) == wire.pack(b"SET", "k", 1)

@@ -12,31 +12,27 @@ import hashlib
 import os
 import threading
 
+import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
 
-def pack(*parts: bytes) -> bytes:
-    """A RESP command."""
-    out = [b"*%d\r\n" % len(parts)]
-    out += [b"$%d\r\n%b\r\n" % (len(part), part) for part in parts]  # one format a part: a scorer batch's
-    return b"".join(out)  # write has thousands
+def pack(*parts) -> bytes:
+    """A RESP command of bytes, str (UTF-8), int and float (its repr, as redis-py sends one) parts: packed in C
+    by hiredis (a scorer batch's write has thousands of parts), a part of another type (a bool) as _bytes has it."""
+    try:
+        return hiredis.pack_command(parts)
+    except TypeError:
+        return hiredis.pack_command(tuple(_bytes(part) for part in parts))
 
 
 def _bytes(value) -> bytes:
-    kind = type(value)  # the exact types first: a batch's write has thousands of parts
-    if kind is bytes:
-        return value
-    if kind is str:
-        return value.encode()
-    if kind is int:
-        return b"%d" % value
     if isinstance(value, bytes):
         return value
     if isinstance(value, int):  # a bool
         return b"%d" % value
     if isinstance(value, float):
-        return repr(value).encode()  # as redis-py sends a float
+        return repr(value).encode()
     return value.encode()
 
 
@@ -49,7 +45,7 @@ class Line:
         self._local = threading.local()
 
     def call(self, *parts):
-        return self._round_trip(pack(*[_bytes(part) for part in parts]))
+        return self._round_trip(pack(*parts))
 
     def _connection(self):
         local = self._local
@@ -84,7 +80,7 @@ class Script(Line):
         self.sha = hashlib.sha1(self._source).hexdigest().encode()
 
     def _command(self, keys: list[str], args: list) -> bytes:
-        return pack(b"EVALSHA", self.sha, b"%d" % len(keys), *[_bytes(part) for part in (*keys, *args)])
+        return pack(b"EVALSHA", self.sha, len(keys), *keys, *args)
 
     def __call__(self, keys: list[str], args: list):
         command = self._command(keys, args)
