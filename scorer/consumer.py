@@ -332,18 +332,19 @@ class Scorer:
         """The session after ``batch``, how many entries were applied, and whether a decision on it waits
         for the contact policy (then _admit saves it)."""
         applied, trigger, records = 0, None, []
+        last = _id_tuple(state["last_id"]) if state else (0, 0)  # the last entry applied to it (a renewal keeps it)
         for _, entry_id, site, message in batch:
             at = message["receivedAt"]
             if state is None:
                 state = session.new(name, site, at)
-            joined = message.pop("_joined", False)
-            if not joined and _id_tuple(entry_id) <= _id_tuple(state["last_id"]):
+            current = None if message.pop("_joined", False) else _id_tuple(entry_id)  # joined: see _join
+            if current is not None and current <= last:
                 continue  # applied before a crash; its acknowledgement was lost
             if session.ended(state, at):  # the visitor is back after the session ended
                 self._close(state, out)
                 state = session.renew(state, at)
-            if not joined:
-                state["last_id"] = entry_id
+            if current is not None:
+                state["last_id"], last = entry_id, current
             if not session.remember(state, message.get("messageId")):
                 continue
             if self.replay_days:
