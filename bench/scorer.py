@@ -11,6 +11,9 @@ second of the scorer's own CPU time (one process: one core at most). Redis's CPU
 The scorer does not train: the sessions' outcomes it hands on are then learned by a `scorer.learner.Learner`
 (the learner process's loop), whose CPU is shown apart too, and with the scorer's as a figure of both.
 
+The same events are then consumed again, on a fresh server, by a scorer that does not record sessions for
+`rules replay` (``handrail scorer --replay-days 0``): what the recording costs, apart.
+
 Beside it, in the same run: River's default pipeline alone (StandardScaler | LogisticRegression)
 scoring (predict_proba_one) and then learning (learn_one) the same number of feature dicts, with
 nothing else around it: the cost of the model by itself.
@@ -143,9 +146,10 @@ def server_with_rules():
             server.stop()
 
 
-def run_scorer(redis, events: list[dict], server_pid: int) -> dict:
+def run_scorer(redis, events: list[dict], server_pid: int, replay_days: float = Scorer.replay_days) -> dict:
     decisions = []
     scorer = bench_scorer(redis, "bench", decisions.append)
+    scorer.replay_days = replay_days  # 0: sessions not recorded for `rules replay`, as `handrail scorer --replay-days 0`
     with collector_quieted():
         redis_cpu, cpu, wall = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
         applied = 0
@@ -237,6 +241,8 @@ def table(result: dict) -> str:
         f"{scorer['events_per_core_second']:>16,}  >= {TARGET:,}  {verdict}",
         f"{'scorer and learner together (their CPU summed)':<64}"
         f"{result['scorer_and_learner_events_per_core_second']:>16,}",
+        f"{'scorer, sessions not recorded for replay (--replay-days 0)':<64}"
+        f"{result['unrecorded']['events_per_core_second']:>16,}",
         f"{'River StandardScaler | LogisticRegression alone: predict_proba_one':<64}"
         f"{river['predict_per_core_second']:>16,}",
         f"{'River StandardScaler | LogisticRegression alone: learn_one':<64}{river['learn_per_core_second']:>16,}",
@@ -251,7 +257,7 @@ def table(result: dict) -> str:
     paced = result.get("paced")
     if paced:
         figure = f"scorer under live load, {paced['rate']:,.0f} events/s arriving"
-        lines[6:6] = [f"{figure:<64}{paced['events_per_core_second']:>16,}"]
+        lines[7:7] = [f"{figure:<64}{paced['events_per_core_second']:>16,}"]
         lines.append(f"live load: {paced['events']:,} of {paced['fed']:,} events arrived in {paced['seconds']:g} s "
                      f"applied in {paced['steps']:,} reads, {paced['entries_per_step']} entries a read, "
                      f"{paced['cpu_seconds']} s of scorer CPU")
@@ -275,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         result["learner"] = run_learner(redis)
         both = result["scorer"]["cpu_seconds"] + result["learner"]["cpu_seconds"]
         result["scorer_and_learner_events_per_core_second"] = round(result["scorer"]["events"] / both)
+    with server_with_rules() as (server, redis):  # the same events again, on a fresh server, not recorded
+        for start in range(0, len(events), 500):
+            stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+        result["unrecorded"] = run_scorer(redis, events, server.process.pid, replay_days=0)
     if args.paced > 0:  # other shoppers (another seed) on a fresh server: no session of the run above
         with server_with_rules() as (server, _):
             # About 20 events a shopper: enough of them for every arrival of the run, and some.
@@ -283,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     result.update(river=run_river(events), shoppers=args.shoppers, target=TARGET, machine=machine(),
                   at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   command="python -m bench.scorer " + " ".join(sys.argv[1:] if argv is None else argv))
-    ok = result["scorer"]["events"] == len(events)
+    ok = result["scorer"]["events"] == result["unrecorded"]["events"] == len(events)
     paced = result.get("paced")
     if paced and paced["fed"] - paced["events"] > args.paced:  # more than a second's arrivals left unread
         ok = False
