@@ -40,14 +40,18 @@ ENTRY_ID = "0" * 13 + "-0"  # a stream entry id
 
 def _cap(value, limit: int = defaults.MAX_TEXT):
     """A value as session.text or session.number will read it, cut to ``limit`` characters."""
+    if type(value) is str:  # most are: a message is recorded for every event
+        return value[:limit]
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    return value[:limit] if isinstance(value, str) else str(value)[:limit]
+    return str(value)[:limit]
+
+
+_LIMITS = {"path": pages.MAX_PATH}  # characters a property keeps, if not defaults.MAX_TEXT
 
 
 def _pick(source: dict, names: tuple) -> dict:
-    return {name: _cap(source[name], pages.MAX_PATH if name == "path" else defaults.MAX_TEXT)
-            for name in names if name in source}
+    return {name: _cap(source[name], _LIMITS.get(name, defaults.MAX_TEXT)) for name in names if name in source}
 
 
 def mask(traits: dict) -> dict:
