@@ -37,8 +37,8 @@ def values(state: dict, now: int, stats=None) -> list[float]:
     counts, signals, fields, cart = state["n"], state["signals"], state["fields"], state["cart"]
     still = _log((now - state.get("acted_at", last_seen)) / 1000)
     # The struggle on this step: recent entries are (event, tenths of a second since the start).
-    since = step_at - started
-    friction = min(sum(1 for event, tenths in state["recent"] if tenths * 100 >= since and event in session.STRUGGLE), 10)
+    since, struggle = step_at - started, session.STRUGGLE
+    friction = min(sum(1 for event, tenths in state["recent"] if tenths * 100 >= since and event in struggle), 10)
     idle = _log(counts.get("idle", 0))
     bounce, exit_, page_value = stats.rates(state["site"], state["pages"]) if stats else (0.0, 0.0, 0.0)
     x = [

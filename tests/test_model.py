@@ -81,7 +81,8 @@ def test_every_name_is_the_value_at_its_place():
         "cart": {"items": [], "value": 1.0, "count": 2}, "step_at": now - 3000, "last_seen": now - 5000,
         "acted_at": now - 7000, "events": 9, "visits": 2, "step": "shipping", "device": "tablet", "tz": "UTC",
         "n": {"pages": 10, "products": 11, "adds": 12, "removes": 13, "idle": 6},
-        "fields": {"a": 1, "b": 2, "c": 14}, "pages": ["p1"], "signals": {event: n + 1 for n, event in enumerate(events)},
+        "fields": {"a": 1, "b": 2, "c": 14}, "pages": ["p1"],
+        "signals": {event: n + 1 for n, event in enumerate(events)},
         # 8 struggles on this step (entered 1 s after the start: 10 tenths), 1 before it
         "recent": [["Rage Click", 5]] + [["Form Error", 10 + n] for n in range(8)],
         "kinds": {"admin": [18, 19_000], "info": [20, 21_000], "product": [22, 23_000]},
