@@ -400,10 +400,11 @@ class Scorer:
 
     def _evaluate(self, state: dict, now: int, trigger: str) -> bool:
         """Score the session and ask the rules; True when they decided, and the decision waits for _admit."""
-        snap = session.snapshot(state, now)
-        state["score"] = snap["score"] = self.model.score_values(model.values(state, now, self.pages))
+        state["score"] = self.model.score_values(model.values(state, now, self.pages))
         if state["outcome"] is not None or not self.ruleset.rules or now < state["quiet_until"]:
-            return False
+            return False  # nothing to ask the rules: no snapshot for them
+        snap = session.snapshot(state, now)
+
         def allow(channel, skill):
             return policy.blocked(self.ruleset, channel, skill, snap, self.free)
 
