@@ -23,7 +23,7 @@ import struct
 import orjson
 
 from rules import policy
-from scorer import keys, model, session
+from scorer import model, session
 
 MAX_SNAPSHOTS = 8  # per session, the latest kept
 EVERY_EVENTS = 10  # a snapshot every this many events, besides step entries and friction

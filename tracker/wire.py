@@ -32,7 +32,7 @@ def _bytes(value) -> bytes:
     if isinstance(value, int):  # a bool
         return b"%d" % value
     if isinstance(value, float):
-        return repr(value).encode()
+        return repr(value).encode()  # as redis-py sends a float
     return value.encode()
 
 
