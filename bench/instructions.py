@@ -36,27 +36,21 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 def child(shoppers: int, mode: str) -> None:
     """Under valgrind, in the code tree being counted (its bench.scorer and scorer packages)."""
     sys.path[0] = str(Path.cwd())  # the tree's packages, not this script's directory (bench/scorer.py is no package)
+    # Only what bench/scorer.py has had since before 2026-12-04 is used, so that a baseline of then can be counted.
     from bench import scorer as bench_scorer  # this tree's
+    from scorer.consumer import Scorer
     from tracker import stream
 
     events = bench_scorer.traffic(shoppers, 0)
-    with bench_scorer.server_with_rules() as (_, redis):
-        for start in range(0, len(events), 500):
+    with bench_scorer.server_with_rules() as (server, redis):
+        for start in range(0, len(events), 500):  # bench_scorer.fill, which a baseline may not have
             stream.append(redis, "bench-site", events[start:start + 500], bench_scorer.SHARDS)
         if mode == "setup":
             print("applied 0")
             return
-        scorer = bench_scorer.bench_scorer(redis, "bench", lambda decision: None)
         if mode == "unrecorded":
-            scorer.replay_days = 0
-        applied = 0
-        with bench_scorer.collector_quieted():
-            while applied < len(events):
-                done = scorer.step(block=10)
-                if not done and applied:
-                    break
-                applied += done
-        print(f"applied {applied}")
+            Scorer.replay_days = 0  # as `handrail scorer --replay-days 0`
+        print(f"applied {bench_scorer.run_scorer(redis, events, server.process.pid)['events']}")
 
 
 def count(tree: Path, shoppers: int, mode: str) -> tuple[int, int]:

@@ -33,7 +33,7 @@ import redis as redis_py
 
 from bench.collector import machine
 from bench.load import ROOT
-from bench.scorer import run_scorer
+from bench.scorer import fill, run_scorer
 from demo.simulator import population
 from handrail.embedded_redis import EmbeddedRedis
 from rules import store
@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             redis = redis_py.Redis.from_url(server.url)
             store.save(redis, text, "bench")
-            for start in range(0, len(events), 500):
-                stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+            fill(redis, events)
             result = {"recording": run_scorer(redis, events, server.process.pid)}
             copy_recordings(redis, args.copies)
             result["read_only"] = read_all(redis)

@@ -146,10 +146,19 @@ def server_with_rules():
             server.stop()
 
 
-def run_scorer(redis, events: list[dict], server_pid: int, replay_days: float = Scorer.replay_days) -> dict:
+def fill(redis, events: list[dict]) -> None:
+    """The event streams, filled with ``events`` as the collector appends them (not measured)."""
+    for start in range(0, len(events), 500):
+        stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+
+
+def run_scorer(redis, events: list[dict], server_pid: int, replay_days: float | None = None) -> dict:
+    """``replay_days``: 0, sessions not recorded for `rules replay` (`handrail scorer --replay-days 0`); None, the
+    scorer's default."""
     decisions = []
     scorer = bench_scorer(redis, "bench", decisions.append)
-    scorer.replay_days = replay_days  # 0: sessions not recorded for `rules replay`, as `handrail scorer --replay-days 0`
+    if replay_days is not None:
+        scorer.replay_days = replay_days
     with collector_quieted():
         redis_cpu, cpu, wall = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
         applied = 0
@@ -275,15 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     events = traffic(args.shoppers, args.seed)
     with server_with_rules() as (server, redis):
-        for start in range(0, len(events), 500):
-            stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+        fill(redis, events)
         result = {"scorer": run_scorer(redis, events, server.process.pid)}
         result["learner"] = run_learner(redis)
         both = result["scorer"]["cpu_seconds"] + result["learner"]["cpu_seconds"]
         result["scorer_and_learner_events_per_core_second"] = round(result["scorer"]["events"] / both)
     with server_with_rules() as (server, redis):  # the same events again, on a fresh server, not recorded
-        for start in range(0, len(events), 500):
-            stream.append(redis, "bench-site", events[start:start + 500], SHARDS)
+        fill(redis, events)
         result["unrecorded"] = run_scorer(redis, events, server.process.pid, replay_days=0)
     if args.paced > 0:  # other shoppers (another seed) on a fresh server: no session of the run above
         with server_with_rules() as (server, _):
