@@ -42,6 +42,19 @@ def _id_tuple(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def _slices(names: list, by_session: dict) -> list[list]:
+    """``names`` cut in order into slices of at least BATCH_MAX entries (whole sessions), the last maybe fewer;
+    one slice, maybe empty, at least (the read's acknowledgements go with it)."""
+    slices, part, count = [], [], 0
+    for name in names:
+        part.append(name)
+        count += len(by_session[name])
+        if count >= defaults.BATCH_MAX:
+            slices.append(part)
+            part, count = [], 0
+    return slices + [part] if part or not slices else slices
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -112,8 +125,8 @@ class Scorer:
         self.deadlines_next = 0
         # Entries a shard a read takes: READ_COUNT while the scorer keeps up, doubled after each read that found
         # a shard full (a backlog) up to READ_MAX over all the shards. Under a backlog a session then has more of
-        # its events in one batch, and is evaluated once for them on its latest state, not on each state in
-        # between; the cap keeps a batch's step well inside the second within which deadlines are due.
+        # its events in one read, and is evaluated once for them on its latest state, not on each state in
+        # between. The read is applied in slices of BATCH_MAX entries (process), with due deadlines in between.
         self.read_count = defaults.READ_COUNT
         self.streams = stream.all_keys(shards)
         self.shard_of_stream = {key: shard for shard, key in enumerate(self.streams)}
@@ -236,13 +249,15 @@ class Scorer:
 
     # -- applying entries ------------------------------------------------------------------
     def process(self, entries: list) -> int:
-        """Apply ``[(stream key, (entry id, fields))]``; returns how many were applied."""
+        """Apply ``[(stream key, (entry id, fields))]``; returns how many were applied. The sessions are applied
+        and stored in slices of about BATCH_MAX entries (a read behind a backlog takes more: Scorer.read_count),
+        and the deadlines that fall due meanwhile are handled between two slices."""
         if not entries:
             return 0
         by_session = defaultdict(list)
         out = Batch()
         self.deciding.clear()  # what a batch that failed left: its entries are applied again
-        self.together = len(entries) >= defaults.ADMIT_TOGETHER
+        together = len(entries) >= defaults.ADMIT_TOGETHER
         for key, (entry_id, fields) in entries:
             if not fields:  # trimmed away while pending: nothing left to apply
                 out.ack(key, entry_id.decode())
@@ -258,17 +273,23 @@ class Scorer:
         # Oldest first across the shards (a read lists shard after shard): a shopper whose event waited
         # longest is decided on first, not after every session of the shards read before theirs.
         names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
-        stored = self.line.call(b"MGET", *[keys.session(name) for name in names]) if names else []
         applied = 0
-        for name, raw in zip(names, stored):
-            batch = by_session[name]
-            state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
-            self._done(out, state, waiting)
-            applied += done
-            for key, entry_id, _, _ in batch:
-                out.ack(key, entry_id)
-        self._write(out)
-        self._record_aliases(by_session)
+        for n, part in enumerate(_slices(names, by_session)):
+            if n:  # a slice is stored: deadlines due since, then the next, whose states are read after them
+                if self.clock() >= self.deadlines_next:
+                    self.run_deadlines()
+                out = Batch()
+            self.together = together
+            stored = self.line.call(b"MGET", *[keys.session(name) for name in part]) if part else []
+            for name, raw in zip(part, stored):
+                batch = by_session[name]
+                state, done, waiting = self._apply(orjson.loads(raw) if raw else None, name, batch, out)
+                self._done(out, state, waiting)
+                applied += done
+                for key, entry_id, _, _ in batch:
+                    out.ack(key, entry_id)
+            self._write(out)
+            self._record_aliases(part, by_session)
         return applied
 
     def _done(self, out: Batch, state: dict, waiting: bool) -> None:
@@ -319,9 +340,9 @@ class Scorer:
             by_session[target].extend(joined)
         return handed
 
-    def _record_aliases(self, by_session: dict) -> None:
-        seen = {message["userId"][:200]: message["anonymousId"] for batch in by_session.values()
-                for _, _, _, message in batch if message.get("userId") and message.get("anonymousId")}
+    def _record_aliases(self, names: list, by_session: dict) -> None:
+        seen = {message["userId"][:200]: message["anonymousId"] for name in names
+                for _, _, _, message in by_session[name] if message.get("userId") and message.get("anonymousId")}
         if seen:
             pipe = self.redis.pipeline(transaction=False)
             for user_id, anonymous_id in seen.items():
@@ -356,7 +377,10 @@ class Scorer:
                 funnel.bought(self.later, state, at, learning.label(state))  # the model's record
                 self._outcome(PURCHASE, state, order=_order(message, state, at))
             elif snapshot:
-                self.pending.setdefault(name, []).append(snapshot)
+                held = self.pending.setdefault(name, [])
+                held.append(snapshot)
+                if len(held) > learning.MAX_SNAPSHOTS:  # only the latest are kept (scorer.writer)
+                    del held[0]
             if message.get("type") == "identify" and state["user_id"]:
                 self._outcome(IDENTIFIED, state)
             elif message.get("event") == "Coupon Entered" and isinstance(message.get("properties"), dict):

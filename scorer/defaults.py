@@ -14,7 +14,9 @@ MAX_STATE_BYTES = 2048  # the stored JSON of one session, at most
 ADMIT_TOGETHER = 200  # entries (or due sessions) in a batch from which its decisions go to the contact policy together
 ADMIT_WAIT = 0.01  # seconds a decision of such a batch may wait for the next ones to go with it
 READ_COUNT = 200  # stream entries a shard read per batch while the scorer keeps up
-READ_MAX = 3200  # ... and at most, over all its shards, under a backlog (Scorer.read_count)
+READ_MAX = 12_800  # ... and at most, over all its shards, under a backlog (Scorer.read_count)
+BATCH_MAX = 3200  # entries of a read applied and stored together, about (whole sessions): deadlines due wait for
+# one such slice at most
 READ_BLOCK = 200  # ms one read waits; deadlines are looked at between reads
 DEADLINE_EVERY = 100  # ms between two looks for due deadlines (no wait after one that found a shard full)
 RULES_POLL = 1.0  # seconds between checks for a new rules version

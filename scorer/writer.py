@@ -90,7 +90,9 @@ for j = 0, r - 1 do
 end
 for k = o + 3 * n + 2 * r + 1, #KEYS - f do
   local count = tonumber(ARGV[a])
-  redis.call('XACK', KEYS[k], group, unpack(ARGV, a + 1, a + count))
+  for i = a + 1, a + count, 1000 do  -- unpack takes a few thousand values at most
+    redis.call('XACK', KEYS[k], group, unpack(ARGV, i, math.min(i + 999, a + count)))
+  end
   a = a + count + 1
 end
 return n

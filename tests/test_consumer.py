@@ -250,14 +250,54 @@ def test_a_scorer_behind_reads_more_and_does_not_contact_a_shopper_who_bought_si
 
 
 def test_a_read_behind_a_backlog_takes_at_most_read_max_over_all_the_shards(redis, decisions, monkeypatch):
-    """READ_MAX bounds a read over all the shards a scorer reads, however many there are: a batch's step stays
-    well inside the second within which deadlines are due."""
+    """READ_MAX bounds a read over all the shards a scorer reads, however many there are."""
     monkeypatch.setattr(defaults, "READ_COUNT", 1)
     monkeypatch.setattr(defaults, "READ_MAX", 2 * SHARDS)  # 2 a shard
     scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
     stream.append(redis, SITE, [event("Product Viewed", {"product_id": f"p-{n}"}) for n in range(9)], SHARDS)
     steps = [scorer.step(block=10) for _ in range(6)]
     assert steps == [1, 2, 2, 2, 2, 0]
+
+
+def test_a_large_read_is_stored_in_slices_with_due_deadlines_decided_in_between(redis, monkeypatch):
+    """A read behind a backlog is applied and stored BATCH_MAX entries at a time: a shopper whose dwell falls due
+    meanwhile is decided on after the first slice is stored, not after the whole read."""
+    monkeypatch.setattr(defaults, "BATCH_MAX", 2)
+    backlog = [f"anon-b{n}" for n in range(6)]
+    stored_when_decided = []
+
+    class Decisions(list):
+        def append(self, decision):
+            stored_when_decided.append(sum(redis.exists(keys.session(name)) for name in backlog))
+            super().append(decision)
+
+    decisions = Decisions()
+    scorer = scorer_with(redis, decisions, LINGERING)
+    now = [now_ms()]
+    scorer.clock = lambda: now[0]
+    stream.append(redis, SITE, to_payment(now[0]), SHARDS)
+    assert scorer.step(block=10) == 2 and decisions == []
+    stream.append(redis, SITE, [event("Product Viewed", at=now[0], shopper=name) for name in backlog], SHARDS)
+    now[0] += 2000  # past the dwell of 1 s
+    assert scorer.step(block=10) == 6  # one read: 6 entries of 6 shoppers, in 3 slices
+    assert [decision["anonymous_id"] for decision in decisions] == ["anon-1"]
+    assert stored_when_decided == [2]
+    assert all(redis.exists(keys.session(name)) for name in backlog)
+
+
+def test_thousands_of_one_shoppers_events_in_one_read_are_applied_and_acknowledged(redis, decisions, monkeypatch):
+    """A hostile visitor's 8,100 events wait in one shard and come in one read: all are applied, every entry is
+    acknowledged (more ids than one Lua call takes at once), and the session holds its latest snapshots only."""
+    monkeypatch.setattr(defaults, "READ_COUNT", 10_000)
+    scorer = scorer_with(redis, decisions, STUCK_AT_PAYMENT)
+    at = now_ms()
+    flood = [event("Rage Click", at=at, message_id=f"m-flood-{n}") for n in range(8100)]
+    for start in range(0, len(flood), 1000):
+        stream.append(redis, SITE, flood[start:start + 1000], SHARDS)
+    assert scorer.step(block=10) == 8100
+    assert live(redis)["events"] == 8100
+    assert all(redis.xpending(key, keys.GROUP)["pending"] == 0 for key in stream.all_keys(SHARDS))
+    assert redis.llen(keys.snapshots("anon-1")) == learning.MAX_SNAPSHOTS
 
 
 def test_holdout_shopper_is_not_handed_on(redis, decisions):
