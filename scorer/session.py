@@ -156,7 +156,7 @@ def _leave_page(state: dict, now: int) -> None:
 def _track(state: dict, event: str, props: dict, now: int) -> None:
     if event in QUIET:
         return
-    state["recent"] = (state["recent"] + [[event, _tenths(state, now)]])[-defaults.RECENT_LENGTH:]
+    keep(state["recent"], [event, _tenths(state, now)], defaults.RECENT_LENGTH)
     if event in FRICTION:
         state["signals"][event] = state["signals"].get(event, 0) + 1
     if event == "Form Error":
@@ -271,7 +271,7 @@ def _detail(event: str, props: dict) -> str:
 
 
 def _timeline(state: dict, now: int, what: str, detail: str) -> None:
-    state["timeline"] = (state["timeline"] + [[_tenths(state, now), what, detail]])[-defaults.TIMELINE_LENGTH:]
+    keep(state["timeline"], [_tenths(state, now), what, detail], defaults.TIMELINE_LENGTH)
 
 
 def remember(state: dict, message_id: str | None) -> bool:
@@ -281,8 +281,14 @@ def remember(state: dict, message_id: str | None) -> bool:
     short = hashlib.blake2b(message_id.encode(), digest_size=6).hexdigest()
     if short in state["seen"]:
         return False
-    state["seen"] = (state["seen"] + [short])[-defaults.SEEN_LENGTH:]
+    keep(state["seen"], short, defaults.SEEN_LENGTH)
     return True
+
+
+def keep(entries: list, entry, length: int) -> None:
+    """Append ``entry`` to one of the state's lists, in place, keeping the latest ``length``."""
+    entries.append(entry)
+    del entries[:-length]
 
 
 @lru_cache(maxsize=512)
