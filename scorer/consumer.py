@@ -271,8 +271,9 @@ class Scorer:
                             maxlen=tracker_defaults.MAX_STREAM_LENGTH, approximate=True)
             out.ack(key, entry_id)
         # Oldest first across the shards (a read lists shard after shard): a shopper whose event waited
-        # longest is decided on first, not after every session of the shards read before theirs.
-        names = sorted(by_session, key=lambda name: min(_id_tuple(entry[1]) for entry in by_session[name]))
+        # longest is decided on first, not after every session of the shards read before theirs. A session's
+        # first entry is its oldest: a read lists a stream in order (joined ones, from another, come after).
+        names = sorted(by_session, key=lambda name: _id_tuple(by_session[name][0][1]))
         applied = 0
         for n, part in enumerate(_slices(names, by_session)):
             if n:  # a slice is stored: deadlines due since, then the next, whose states are read after them
