@@ -51,9 +51,9 @@ def values(state: dict, now: int, stats=None) -> list[float]:
     x = [
         log1p(value) if value > 0 else 0.0,  # log_cart_value
         min(cart["count"], 20),
-        log1p(step_seconds) if step_seconds > 0 else 0.0,
-        log1p(session_seconds) if session_seconds > 0 else 0.0,
-        log1p(quiet_seconds) if quiet_seconds > 0 else 0.0,
+        log1p(step_seconds) if step_seconds > 0 else 0.0,  # log_step_seconds
+        log1p(session_seconds) if session_seconds > 0 else 0.0,  # log_session_seconds
+        log1p(quiet_seconds) if quiet_seconds > 0 else 0.0,  # log_quiet_seconds
         idle,  # log_idle_seconds
         # Struggling and then stopping, on this step: what tells a stuck shopper from one who just leaves.
         still,  # log_still_seconds
@@ -70,7 +70,7 @@ def values(state: dict, now: int, stats=None) -> list[float]:
         # The Online Shoppers dataset's features, live (scorer.pages).
         bounce,
         exit_,
-        log1p(page_value) if page_value > 0 else 0.0,
+        log1p(page_value) if page_value > 0 else 0.0,  # log_page_value
     ]
     x += [min(signals.get(event, 0), 10) for event in _SIGNALS.values()] if signals else _NO_SIGNALS
     kinds, reading = state["kinds"], page[1] if page else None
